@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# qemu-mdev top-level Makefile.
+#
+#   make          build qemu-system-x86_64 and qemu-system-aarch64 (build/qemu)
+#   make demo     boot a Debian guest that uses the device and show what it saw
+#   make check    run every test (unit, qtest, guest); ends with "N passed, N failed"
+#   make bench    run the benchmarks
+#   make clean    remove build products (keeps downloads and the upstream tree)
+#   make distclean  remove build/ entirely
+#
+# Each target runs ./configure first when the tree is not configured yet.
+
+TOP       := $(CURDIR)
+BUILD     := $(TOP)/build
+QEMU_BUILD := $(BUILD)/qemu
+NINJA     ?= ninja
+JOBS      ?= $(shell nproc)
+
+# Guest test selection, e.g. make check-guest GUEST_FILTER=aarch64
+GUEST_FILTER ?=
+DEMO_ARCH ?= aarch64
+
+QEMU_BINS := qemu-system-x86_64 qemu-system-aarch64
+
+# QEMU compiles with paths relative to build/qemu: let ccache share results
+# between clones of this repository.
+export CCACHE_NOHASHDIR := true
+export CCACHE_BASEDIR := $(TOP)
+
+.PHONY: all build configure demo check check-unit check-qtest check-guest \
+        bench clean distclean
+
+all: build
+
+$(QEMU_BUILD)/build.ninja:
+	./configure
+
+configure: $(QEMU_BUILD)/build.ninja
+
+# Re-link the overlay (new files of ours) and re-apply a changed patch
+# series before every build; both are no-ops when nothing changed.
+build: $(QEMU_BUILD)/build.ninja
+	@scripts/assemble-tree.sh $(BUILD)/upstream $(BUILD)/src
+	$(NINJA) -C $(QEMU_BUILD) -j$(JOBS) $(QEMU_BINS) $(shell scripts/our-tests.sh targets $(QEMU_BUILD))
+
+demo: build
+	tests/guest/demo.sh $(DEMO_ARCH)
+
+check: build
+	@scripts/check.sh all
+
+check-unit: build
+	@scripts/check.sh unit
+
+check-qtest: build
+	@scripts/check.sh qtest
+
+check-guest: build
+	@GUEST_FILTER="$(GUEST_FILTER)" scripts/check.sh guest
+
+bench: build
+	@scripts/bench.sh
+
+clean:
+	rm -rf $(QEMU_BUILD) $(BUILD)/guest/out $(BUILD)/logs
+
+distclean:
+	rm -rf $(BUILD)

@@ -1,0 +1,10 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# qemu-mdev's trimmed x86_64 device set: the three machines our device is
+# tested on, the reference NICs (virtio-mmio and virtio-pci) and our devices.
+CONFIG_I440FX=y
+CONFIG_Q35=y
+CONFIG_MICROVM=y
+CONFIG_ISA_BUS=y
+CONFIG_VIRTIO_MMIO=y
+CONFIG_VIRTIO_PCI=y
+CONFIG_VIRTIO_NET=y

@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Boot the qemu-mdev guest matrix and check each guest's loopback result.
+
+Every case boots a stock Debian kernel (tests/guest/prepare.sh) under TCG
+with one NIC, lets tests/guest/init run loopcheck on it and checks the lines
+the guest prints: the NIC's transport was found the expected way (ACPI,
+device tree or PCI), by the expected stock driver, and every frame came back
+intact and in order.  A boot that does not finish in time is killed and
+reported as a failure; every console log is kept under build/logs/guest/.
+
+  run.py [--device reference|mdev|all] [--filter REGEX] [--jobs N]
+         [--count N] [--timeout S] [--tally FILE] [--list] [--demo]
+"""
+
+import argparse
+import concurrent.futures
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+BUILD = os.path.join(TOP, 'build')
+QEMU_BUILD = os.path.join(BUILD, 'qemu')
+LOGDIR = os.path.join(BUILD, 'logs', 'guest')
+AAVMF_CODE = '/usr/share/AAVMF/AAVMF_CODE.fd'
+AAVMF_VARS = '/usr/share/AAVMF/AAVMF_VARS.fd'
+
+# Machine setups: how to boot, and how the guest must find an MMIO NIC.
+SETUPS = {
+    'x86_64-microvm': dict(arch='x86_64', machine='microvm,acpi=on',
+                           console='ttyS0', find='acpi'),
+    'x86_64-pc': dict(arch='x86_64', machine='pc', console='ttyS0',
+                      find='acpi', pci=True),
+    'x86_64-q35': dict(arch='x86_64', machine='q35', console='ttyS0',
+                       find='acpi', pci=True),
+    'aarch64-virt-dt': dict(arch='aarch64', machine='virt',
+                            cpu='cortex-a57', console='ttyAMA0', find='dt'),
+    'aarch64-virt-acpi': dict(arch='aarch64', machine='virt',
+                              cpu='cortex-a57', console='ttyAMA0',
+                              find='acpi', uefi=True),
+}
+
+FIND_PATTERNS = {
+    'acpi': r'^LNRO0005:[0-9a-f]+$',
+    'dt': r'^[0-9a-f]+\.virtio_mmio$',
+    'pci': r'^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$',
+}
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+class Case:
+    """One guest boot: a machine setup, a NIC variant and guest options."""
+
+    def __init__(self, device, setup, variant='', props='', guest_opts=None,
+                 count=None):
+        self.device = device
+        self.setup_name = setup
+        self.setup = SETUPS[setup]
+        self.variant = variant
+        self.props = props
+        self.guest_opts = guest_opts or {}
+        self.count = count
+        self.name = 'guest/%s/%s%s' % (device, setup,
+                                       '/' + variant if variant else '')
+
+    def nic_args(self):
+        """QEMU arguments for the NIC and the transport it must be found on."""
+        if self.device == 'reference':
+            port = free_udp_port()
+            netdev = ('socket,id=n0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d'
+                      % (port, port))
+            if self.setup.get('pci'):
+                dev = 'virtio-net-pci,netdev=n0,romfile='
+                return ['-netdev', netdev, '-device', dev], 'pci', 'virtio-pci'
+            dev = 'virtio-net-device,netdev=n0'
+            return (['-netdev', netdev, '-device', dev], self.setup['find'],
+                    'virtio-mmio')
+        dev = 'virtio-mdev-net' + (',' + self.props if self.props else '')
+        return ['-device', dev], self.setup['find'], 'virtio-mmio'
+
+    def command(self, tmpdir, count):
+        s = self.setup
+        guest = os.path.join(BUILD, 'guest', s['arch'])
+        qemu = os.path.join(QEMU_BUILD, 'qemu-system-' + s['arch'])
+        append = ['console=' + s['console'], 'panic=-1', 'loglevel=4',
+                  'lc_count=%d' % count]
+        append += ['%s=%s' % kv for kv in sorted(self.guest_opts.items())]
+        cmd = [qemu, '-accel', 'tcg', '-M', s['machine'], '-m', '512',
+               '-smp', '1', '-nodefaults', '-no-reboot', '-display', 'none',
+               '-serial', 'stdio', '-L', '/usr/share/qemu', '-L', '/usr/share/seabios',
+               '-kernel', os.path.join(guest, 'vmlinuz'),
+               '-initrd', os.path.join(guest, 'initrd.img')]
+        if 'cpu' in s:
+            cmd += ['-cpu', s['cpu']]
+        if s.get('uefi'):
+            code = os.path.join(BUILD, 'guest', 'AAVMF_CODE.fd')
+            if not os.path.exists(code):
+                shutil.copyfile(AAVMF_CODE, code + '.tmp')
+                with open(code + '.tmp', 'r+b') as f:
+                    f.truncate(64 << 20)
+                os.rename(code + '.tmp', code)
+            nvram = os.path.join(tmpdir, 'vars.fd')
+            shutil.copyfile(AAVMF_VARS, nvram)
+            with open(nvram, 'r+b') as f:
+                f.truncate(64 << 20)
+            cmd += ['-drive', 'if=pflash,format=raw,readonly=on,file=' + code,
+                    '-drive', 'if=pflash,format=raw,file=' + nvram]
+            append.append('acpi=force')
+        nic, find, driver = self.nic_args()
+        cmd += nic
+        cmd += ['-append', ' '.join(append)]
+        return cmd, find, driver
+
+
+def parse_kv(line):
+    return dict(w.split('=', 1) for w in line.split()[1:] if '=' in w)
+
+
+def run_case(case, args, echo=None):
+    """Boot CASE; returns (ok, summary, log path)."""
+    os.makedirs(LOGDIR, exist_ok=True)
+    log = os.path.join(LOGDIR, case.name[len('guest/'):].replace('/', '_')
+                       + '.log')
+    count = case.count or args.count
+    with tempfile.TemporaryDirectory() as tmpdir:
+        cmd, find, driver = case.command(tmpdir, count)
+        start = time.monotonic()
+        lines = []
+        with open(log, 'w') as logf:
+            logf.write('# ' + ' '.join(cmd) + '\n')
+            logf.flush()
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT)
+            killed = threading.Event()
+
+            def kill():
+                killed.set()
+                proc.kill()
+
+            timer = threading.Timer(args.timeout, kill)
+            timer.start()
+            try:
+                for raw in proc.stdout:
+                    line = raw.decode('utf-8', 'replace').rstrip('\r\n')
+                    logf.write(line + '\n')
+                    lines.append(line)
+                    if echo and (line.startswith(('GUEST-', 'LOOPCHECK'))):
+                        echo(line)
+                proc.wait()
+            finally:
+                timer.cancel()
+            timed_out = killed.is_set()
+        secs = time.monotonic() - start
+
+    def first(prefix):
+        for line in lines:
+            if line.startswith(prefix):
+                return line
+        return None
+
+    errors = []
+    if timed_out:
+        errors.append('timed out after %ds' % args.timeout)
+    dev = first('GUEST-DEVICE')
+    res = first('LOOPCHECK')
+    done = first('GUEST-DONE')
+    err = first('GUEST-ERROR')
+    if err:
+        errors.append(err)
+    if not dev:
+        errors.append('guest saw no NIC')
+    else:
+        kv = parse_kv(dev)
+        if not re.match(FIND_PATTERNS[find], kv.get('transport', '')):
+            errors.append('NIC on %s, expected %s discovery'
+                          % (kv.get('transport'), find))
+        if kv.get('transport-driver') != driver:
+            errors.append('transport driver %s, expected %s'
+                          % (kv.get('transport-driver'), driver))
+        if kv.get('device-id') != '0x0001':
+            errors.append('device id %s, expected 0x0001'
+                          % kv.get('device-id'))
+    if not res:
+        errors.append('no loopcheck result')
+    else:
+        kv = parse_kv(res)
+        want = {'sent': str(count), 'intact': str(count), 'corrupted': '0',
+                'lost': '0', 'reordered': '0', 'duplicate': '0'}
+        bad = ['%s=%s' % (k, kv.get(k)) for k in want if kv.get(k) != want[k]]
+        if bad:
+            errors.append('loopback: ' + ' '.join(bad))
+    if not done:
+        errors.append('guest did not finish')
+    elif 'rc=0' not in done:
+        errors.append(done)
+    if proc.returncode not in (0, None) and not timed_out:
+        errors.append('qemu exited with %d' % proc.returncode)
+
+    if errors:
+        return False, '; '.join(errors), log, secs
+    kv = parse_kv(res)
+    return True, ('frames=%s fps=%s mbps=%s' % (kv['sent'], kv['fps'],
+                                                 kv['mbps'])), log, secs
+
+
+def all_cases():
+    cases = [Case('reference', s) for s in SETUPS]
+    mdev = os.path.join(QEMU_BUILD, 'qemu-system-x86_64')
+    if has_device(mdev, 'virtio-mdev-net'):
+        cases += [Case('mdev', s) for s in SETUPS]
+        cases += [
+            Case('mdev', 'x86_64-q35', 'legacy', 'legacy=on'),
+            Case('mdev', 'aarch64-virt-dt', 'legacy', 'legacy=on'),
+        ]
+    return cases
+
+
+_device_cache = {}
+
+
+def has_device(qemu, name):
+    if (qemu, name) not in _device_cache:
+        try:
+            out = subprocess.run([qemu, '-device', 'help'],
+                                 capture_output=True, text=True).stdout
+        except OSError:
+            out = ''
+        _device_cache[(qemu, name)] = ('"%s"' % name) in out
+    return _device_cache[(qemu, name)]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--device', default='all',
+                   choices=['reference', 'mdev', 'all'])
+    p.add_argument('--filter', default='', help='regex on case names')
+    p.add_argument('--jobs', type=int, default=os.cpu_count() or 1)
+    p.add_argument('--count', type=int, default=1000,
+                   help='frames per loopback run')
+    p.add_argument('--timeout', type=int, default=240)
+    p.add_argument('--tally', help='write "passed failed" to this file')
+    p.add_argument('--list', action='store_true')
+    p.add_argument('--demo', action='store_true',
+                   help='run the first selected case and show what the '
+                        'guest saw')
+    args = p.parse_args()
+
+    cases = [c for c in all_cases()
+             if (args.device == 'all' or c.device == args.device)
+             and re.search(args.filter, c.name)]
+    if args.list:
+        for c in cases:
+            print(c.name)
+        return 0
+    if not cases:
+        print('run.py: no case matches', file=sys.stderr)
+        return 2
+    arches = sorted({c.setup['arch'] for c in cases})
+    subprocess.run([os.path.join(TOP, 'tests', 'guest', 'prepare.sh')]
+                   + arches, check=True)
+
+    if args.demo:
+        c = cases[0]
+        print('demo: booting %s (stock Debian kernel %s) with: %s'
+              % (c.setup_name, open(os.path.join(
+                  BUILD, 'guest', c.setup['arch'], 'info')).read().split(
+                  'kernel=')[1].split()[0], ' '.join(c.nic_args()[0])))
+        ok, summary, log, secs = run_case(
+            c, args, echo=lambda line: print('  guest> ' + line, flush=True))
+        print('demo: %s in %.1fs: %s (console log: %s)'
+              % ('PASS' if ok else 'FAIL', secs, summary,
+                 os.path.relpath(log, TOP)))
+        return 0 if ok else 1
+
+    passed = failed = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
+        futs = {ex.submit(run_case, c, args): c for c in cases}
+        for fut in concurrent.futures.as_completed(futs):
+            c = futs[fut]
+            ok, summary, log, secs = fut.result()
+            if ok:
+                passed += 1
+                print('ok   %-40s %5.1fs  %s' % (c.name, secs, summary),
+                      flush=True)
+            else:
+                failed += 1
+                print('FAIL %-40s %5.1fs  %s (log: %s)'
+                      % (c.name, secs, summary, os.path.relpath(log, TOP)),
+                      flush=True)
+    print('guest: %d passed, %d failed' % (passed, failed))
+    if args.tally:
+        with open(args.tally, 'w') as f:
+            f.write('%d %d\n' % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
