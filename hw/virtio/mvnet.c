@@ -1,0 +1,820 @@
+/*
+ * mvnet: a virtio-net loopback mdev that runs the datapath itself
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * "Hardware that does the virtio datapath": the backend reads and writes
+ * the rings in guest memory with the vring engine (not QEMU's VirtIODevice
+ * queues).  Every frame the guest transmits on queue 1 is delivered once,
+ * in order, into the receive queue 0, virtio-net header passed through
+ * (num_buffers filled in).
+ *
+ *  - Lossless back-pressure: with no receive buffer the transmit chain waits
+ *    (it is given back to the ring) until the guest posts receive buffers.
+ *  - Link down: transmitted frames complete and are counted as dropped.
+ *  - A frame larger than the receive chain without MRG_RXBUF is an error
+ *    counted, not a truncation.
+ *  - A ring violation marks the device broken: LOG_GUEST_ERROR, status
+ *    DEVICE_NEEDS_RESET and a config interrupt; reset recovers.
+ *
+ * The parent object "mvnet" offers the types mvnet-virtio (class virtio)
+ * and mvnet-vhost (class vhost, which no transport binds yet).
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/visitor.h"
+#include "qemu/log.h"
+#include "qemu/main-loop.h"
+#include "qemu/bswap.h"
+#include "net/net.h"
+#include "net/eth.h"
+#include "system/dma.h"
+#include "standard-headers/linux/virtio_config.h"
+#include "standard-headers/linux/virtio_net.h"
+#include "standard-headers/linux/virtio_ids.h"
+#include "standard-headers/linux/virtio_ring.h"
+#include "hw/virtio/virtio-mdev.h"
+#include "hw/virtio/vring-engine.h"
+#include "trace.h"
+
+#define TYPE_MVNET_PARENT "mvnet"
+OBJECT_DECLARE_SIMPLE_TYPE(MvnetParent, MVNET_PARENT)
+
+#define TYPE_MVNET_DEVICE "mvnet-device"
+OBJECT_DECLARE_SIMPLE_TYPE(MvnetDevice, MVNET_DEVICE)
+
+#define MVNET_RX_QUEUE      0
+#define MVNET_TX_QUEUE      1
+#define MVNET_NUM_QUEUES    2
+#define MVNET_QUEUE_MAX     256
+#define MVNET_BURST         64      /* frames per bottom-half run */
+#define MVNET_MAX_RX_CHAINS 64      /* receive chains for one frame */
+#define MVNET_MAX_FRAME     (65535 + ETH_HLEN)
+#define MVNET_CONFIG_SIZE   offsetof(struct virtio_net_config, speed)
+
+#define MVNET_FEATURES \
+    ((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_ANY_LAYOUT) | \
+     (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) | \
+     (1ULL << VIRTIO_NET_F_MTU) | (1ULL << VIRTIO_NET_F_MRG_RXBUF) | \
+     (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC))
+
+struct MvnetParent {
+    MdevParent parent_obj;
+};
+
+typedef struct MvnetStats {
+    uint64_t packets;
+    uint64_t bytes;
+    uint64_t drops;
+    uint64_t errors;
+    uint64_t kicks;
+    uint64_t interrupts;
+} MvnetStats;
+
+typedef struct MvnetQueue {
+    Vring ring;
+    VringConfig cfg;
+    bool ready;
+    VirtioMdevCallback *cb;
+    void *cb_opaque;
+    MvnetStats stats;
+} MvnetQueue;
+
+struct MvnetDevice {
+    MdevDevice parent_obj;
+
+    /* properties */
+    MACAddr mac;
+    bool mac_set;
+    uint16_t mtu;
+    bool link_up;
+    uint64_t host_features;
+
+    /* runtime */
+    VirtioMdevHost host;
+    QEMUBH *bh;
+    uint8_t status;
+    uint64_t features;
+    uint32_t generation;
+    bool broken;
+    MvnetQueue vq[MVNET_NUM_QUEUES];
+    VirtioMdevCallback *config_cb;
+    void *config_opaque;
+    VringChain tx_chain;
+    VringChain *rx_chains;      /* MVNET_MAX_RX_CHAINS, for MRG_RXBUF */
+};
+
+static MvnetDevice *to_mvnet(MdevDevice *mdev)
+{
+    return MVNET_DEVICE(mdev);
+}
+
+static const char *mvnet_name(MvnetDevice *n)
+{
+    return MDEV_DEVICE(n)->uuid_str ?: "mvnet";
+}
+
+/* Guest memory through the DMA API */
+
+static bool mvnet_mem_read(void *opaque, uint64_t addr, void *buf,
+                           uint64_t len)
+{
+    MvnetDevice *n = opaque;
+
+    return dma_memory_read(n->host.dma_as, addr, buf, len,
+                           MEMTXATTRS_UNSPECIFIED) == MEMTX_OK;
+}
+
+static bool mvnet_mem_write(void *opaque, uint64_t addr, const void *buf,
+                            uint64_t len)
+{
+    MvnetDevice *n = opaque;
+
+    return dma_memory_write(n->host.dma_as, addr, buf, len,
+                            MEMTXATTRS_UNSPECIFIED) == MEMTX_OK;
+}
+
+static void *mvnet_mem_map(void *opaque, uint64_t addr, uint64_t *len,
+                           bool is_write)
+{
+    MvnetDevice *n = opaque;
+    dma_addr_t l = *len;
+    void *p;
+
+    p = dma_memory_map(n->host.dma_as, addr, &l,
+                       is_write ? DMA_DIRECTION_FROM_DEVICE
+                                : DMA_DIRECTION_TO_DEVICE,
+                       MEMTXATTRS_UNSPECIFIED);
+    *len = l;
+    return p;
+}
+
+static void mvnet_mem_unmap(void *opaque, void *ptr, uint64_t len,
+                            bool is_write, uint64_t access_len)
+{
+    MvnetDevice *n = opaque;
+
+    dma_memory_unmap(n->host.dma_as, ptr, len,
+                     is_write ? DMA_DIRECTION_FROM_DEVICE
+                              : DMA_DIRECTION_TO_DEVICE, access_len);
+}
+
+static const VringMemOps mvnet_mem_ops = {
+    .read = mvnet_mem_read,
+    .write = mvnet_mem_write,
+    .map = mvnet_mem_map,
+    .unmap = mvnet_mem_unmap,
+};
+
+/* Device state */
+
+static void mvnet_config_changed(MvnetDevice *n)
+{
+    n->generation++;
+    if (n->config_cb) {
+        n->config_cb(n->config_opaque);
+    }
+}
+
+/* A guest broke the rules: stop until reset and tell the driver. */
+static void mvnet_set_broken(MvnetDevice *n, unsigned q, VringError err)
+{
+    if (n->broken) {
+        return;
+    }
+    qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: queue %u: %s; device needs "
+                  "reset\n", mvnet_name(n), q, vring_strerror(err));
+    n->broken = true;
+    n->vq[q].stats.errors++;
+    n->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+    mvnet_config_changed(n);
+}
+
+static unsigned mvnet_hdr_len(MvnetDevice *n)
+{
+    return (n->features & ((1ULL << VIRTIO_F_VERSION_1) |
+                           (1ULL << VIRTIO_NET_F_MRG_RXBUF)))
+           ? sizeof(struct virtio_net_hdr_mrg_rxbuf)
+           : sizeof(struct virtio_net_hdr);
+}
+
+static void mvnet_notify(MvnetDevice *n, unsigned q)
+{
+    MvnetQueue *vq = &n->vq[q];
+
+    if (vring_flush(&vq->ring) != VRING_OK) {
+        mvnet_set_broken(n, q, VRING_ERR_MEM);
+        return;
+    }
+    if (vring_need_notify(&vq->ring) && vq->cb) {
+        vq->stats.interrupts++;
+        vq->cb(vq->cb_opaque);
+    }
+}
+
+enum {
+    MVNET_BROKEN = -1,      /* a ring violation broke the device */
+    MVNET_WAIT_RX = 0,      /* no receive buffer: the frame waits */
+    MVNET_DONE = 1,         /* delivered, dropped or counted as an error */
+    MVNET_TX_EMPTY = 2,     /* nothing to transmit */
+};
+
+/* Move one transmitted frame into receive buffers; returns MVNET_*. */
+static int mvnet_loop_one(MvnetDevice *n)
+{
+    MvnetQueue *tx = &n->vq[MVNET_TX_QUEUE], *rx = &n->vq[MVNET_RX_QUEUE];
+    VringChain *txc = &n->tx_chain;
+    bool mrg = n->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+    unsigned hdr_len = mvnet_hdr_len(n);
+    unsigned nrx = 0;
+    uint64_t len, got = 0, off = 0;
+    int r;
+
+    r = vring_pop(&tx->ring, txc, true, false);
+    if (r <= 0) {
+        if (r < 0) {
+            mvnet_set_broken(n, MVNET_TX_QUEUE, -r);
+            return MVNET_BROKEN;
+        }
+        return MVNET_TX_EMPTY;
+    }
+    len = txc->out_len;
+    if (len < hdr_len + ETH_HLEN || len > hdr_len + MVNET_MAX_FRAME) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: transmitted frame of %"
+                      PRIu64 " bytes (header %u) is out of range\n",
+                      mvnet_name(n), len, hdr_len);
+        tx->stats.errors++;
+        goto complete_tx;
+    }
+    if (!n->link_up) {
+        tx->stats.drops++;
+        goto complete_tx;
+    }
+
+    while (got < len) {
+        if (nrx == MVNET_MAX_RX_CHAINS || (!mrg && nrx == 1)) {
+            break;
+        }
+        r = vring_pop(&rx->ring, &n->rx_chains[nrx], false, true);
+        if (r < 0) {
+            mvnet_set_broken(n, MVNET_RX_QUEUE, -r);
+            return MVNET_BROKEN;
+        }
+        if (r == 0) {
+            /* No receive buffer: give everything back and wait. */
+            vring_unpop(&rx->ring, nrx);
+            vring_unpop(&tx->ring, 1);
+            return MVNET_WAIT_RX;
+        }
+        got += n->rx_chains[nrx].in_len;
+        nrx++;
+    }
+    if (got < len) {
+        /* Without MRG_RXBUF the frame does not fit: an error, no truncation */
+        vring_unpop(&rx->ring, nrx);
+        rx->stats.errors++;
+        goto complete_tx;
+    }
+
+    for (unsigned i = 0; i < nrx; i++) {
+        VringChain *c = &n->rx_chains[i];
+        uint64_t chunk = MIN(c->in_len, len - off);
+        int64_t done = vring_chain_copy(&rx->ring, c, 0, &tx->ring, txc, off,
+                                        chunk);
+
+        if (done != chunk) {
+            mvnet_set_broken(n, MVNET_RX_QUEUE,
+                             done < 0 ? -done : VRING_ERR_MEM);
+            return MVNET_BROKEN;
+        }
+        off += chunk;
+    }
+    if (hdr_len == sizeof(struct virtio_net_hdr_mrg_rxbuf)) {
+        uint8_t nb[2];
+
+        stw_le_p(nb, nrx);
+        if (vring_chain_write(&rx->ring, &n->rx_chains[0],
+                              offsetof(struct virtio_net_hdr_mrg_rxbuf,
+                                       num_buffers), nb, 2) != 2) {
+            mvnet_set_broken(n, MVNET_RX_QUEUE, VRING_ERR_MEM);
+            return MVNET_BROKEN;
+        }
+    }
+    off = 0;
+    for (unsigned i = 0; i < nrx; i++) {
+        uint64_t chunk = MIN(n->rx_chains[i].in_len, len - off);
+
+        if (vring_fill(&rx->ring, &n->rx_chains[i], chunk) != VRING_OK) {
+            mvnet_set_broken(n, MVNET_RX_QUEUE, VRING_ERR_USED);
+            return MVNET_BROKEN;
+        }
+        off += chunk;
+    }
+    rx->stats.packets++;
+    rx->stats.bytes += len - hdr_len;
+    tx->stats.packets++;
+    tx->stats.bytes += len - hdr_len;
+
+complete_tx:
+    if (vring_fill(&tx->ring, txc, 0) != VRING_OK) {
+        mvnet_set_broken(n, MVNET_TX_QUEUE, VRING_ERR_USED);
+        return MVNET_BROKEN;
+    }
+    return MVNET_DONE;
+}
+
+static void mvnet_bh(void *opaque)
+{
+    MvnetDevice *n = opaque;
+    MvnetQueue *tx = &n->vq[MVNET_TX_QUEUE], *rx = &n->vq[MVNET_RX_QUEUE];
+    unsigned budget = MVNET_BURST;
+    bool again = false;
+    int r = MVNET_DONE;
+
+    if (n->broken || !(n->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
+        !tx->ready || !rx->ready) {
+        return;
+    }
+    vring_disable_notify(&tx->ring);
+    while (budget--) {
+        r = mvnet_loop_one(n);
+        if (r != MVNET_DONE) {
+            break;
+        }
+    }
+    if (r == MVNET_BROKEN) {
+        return;
+    }
+    mvnet_notify(n, MVNET_RX_QUEUE);
+    mvnet_notify(n, MVNET_TX_QUEUE);
+    if (r == MVNET_DONE) {
+        /* Budget used up: yield to the main loop, then go on. */
+        again = true;
+    } else if (r == MVNET_TX_EMPTY) {
+        again = vring_enable_notify(&tx->ring);
+    } else {
+        /* Waiting: keep TX kicks off; an RX kick (new buffers) resumes. */
+        again = vring_enable_notify(&rx->ring);
+    }
+    trace_mvnet_bh(mvnet_name(n), r, again);
+    if (again) {
+        qemu_bh_schedule(n->bh);
+    }
+}
+
+/* Device ops */
+
+static void mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host)
+{
+    MvnetDevice *n = to_mvnet(mdev);
+
+    if (n->bh) {
+        qemu_bh_delete(n->bh);
+        n->bh = NULL;
+    }
+    if (!host) {
+        memset(&n->host, 0, sizeof(n->host));
+        return;
+    }
+    n->host = *host;
+    n->bh = qemu_bh_new_guarded(mvnet_bh, n, host->guard);
+    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
+        vring_init_mem(&n->vq[q].ring, &mvnet_mem_ops, n);
+    }
+    if (!n->mac_set) {
+        /* A unique locally administered address from the UUID. */
+        n->mac.a[0] = 0x02;
+        memcpy(&n->mac.a[1], &mdev->uuid.data[11], 5);
+    }
+}
+
+static int mvnet_set_vq_address(MdevDevice *mdev, uint16_t idx, uint64_t desc,
+                                uint64_t driver, uint64_t device)
+{
+    MvnetQueue *vq = &to_mvnet(mdev)->vq[idx];
+
+    vq->cfg.desc = desc;
+    vq->cfg.driver = driver;
+    vq->cfg.device = device;
+    return 0;
+}
+
+static void mvnet_set_vq_num(MdevDevice *mdev, uint16_t idx, uint32_t num)
+{
+    to_mvnet(mdev)->vq[idx].cfg.num = num;
+}
+
+static uint16_t mvnet_get_vq_num_max(MdevDevice *mdev, uint16_t idx)
+{
+    return idx < MVNET_NUM_QUEUES ? MVNET_QUEUE_MAX : 0;
+}
+
+static void mvnet_kick_vq(MdevDevice *mdev, uint16_t idx)
+{
+    MvnetDevice *n = to_mvnet(mdev);
+
+    n->vq[idx].stats.kicks++;
+    if (!n->broken) {
+        qemu_bh_schedule(n->bh);
+    }
+}
+
+static void mvnet_set_vq_cb(MdevDevice *mdev, uint16_t idx,
+                            VirtioMdevCallback *cb, void *opaque)
+{
+    MvnetQueue *vq = &to_mvnet(mdev)->vq[idx];
+
+    vq->cb = cb;
+    vq->cb_opaque = opaque;
+}
+
+static int mvnet_set_vq_ready(MdevDevice *mdev, uint16_t idx, bool ready)
+{
+    MvnetDevice *n = to_mvnet(mdev);
+    MvnetQueue *vq = &n->vq[idx];
+    VringError err;
+
+    if (!ready) {
+        vring_reset(&vq->ring);
+        vq->ready = false;
+        return 0;
+    }
+    /* The ring uses the negotiated features and the driver's size. */
+    vq->cfg.features = n->features;
+    err = vring_setup(&vq->ring, &vq->cfg);
+    if (err != VRING_OK) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: queue %u: %s\n",
+                      mvnet_name(n), idx, vring_strerror(err));
+        return -EINVAL;
+    }
+    vq->ready = true;
+    return 0;
+}
+
+static bool mvnet_get_vq_ready(MdevDevice *mdev, uint16_t idx)
+{
+    return to_mvnet(mdev)->vq[idx].ready;
+}
+
+static int mvnet_set_vq_state(MdevDevice *mdev, uint16_t idx,
+                              const VirtioMdevVqState *state)
+{
+    MvnetQueue *vq = &to_mvnet(mdev)->vq[idx];
+    VringState s = {
+        .avail_idx = state->avail_index,
+        .used_idx = state->used_index,
+    };
+
+    return vring_set_state(&vq->ring, &s) == VRING_OK ? 0 : -EINVAL;
+}
+
+static int mvnet_get_vq_state(MdevDevice *mdev, uint16_t idx,
+                              VirtioMdevVqState *state)
+{
+    VringState s;
+
+    vring_get_state(&to_mvnet(mdev)->vq[idx].ring, &s);
+    memset(state, 0, sizeof(*state));
+    state->avail_index = s.avail_idx;
+    state->used_index = s.used_idx;
+    return 0;
+}
+
+static uint32_t mvnet_get_vq_align(MdevDevice *mdev)
+{
+    return 4096;
+}
+
+static uint64_t mvnet_get_features(MdevDevice *mdev)
+{
+    return to_mvnet(mdev)->host_features;
+}
+
+static int mvnet_set_features(MdevDevice *mdev, uint64_t features)
+{
+    MvnetDevice *n = to_mvnet(mdev);
+
+    if (features & ~n->host_features) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: driver features 0x%" PRIx64
+                      " include features not offered (0x%" PRIx64 ")\n",
+                      mvnet_name(n), features,
+                      features & ~n->host_features);
+        return -EINVAL;
+    }
+    n->features = features;
+    return 0;
+}
+
+static void mvnet_set_config_cb(MdevDevice *mdev, VirtioMdevCallback *cb,
+                                void *opaque)
+{
+    MvnetDevice *n = to_mvnet(mdev);
+
+    n->config_cb = cb;
+    n->config_opaque = opaque;
+}
+
+static uint32_t mvnet_get_device_id(MdevDevice *mdev)
+{
+    return VIRTIO_ID_NET;
+}
+
+static uint32_t mvnet_get_vendor_id(MdevDevice *mdev)
+{
+    return VIRTIO_MDEV_VENDOR_ID;
+}
+
+static uint8_t mvnet_get_status(MdevDevice *mdev)
+{
+    return to_mvnet(mdev)->status;
+}
+
+static void mvnet_reset(MdevDevice *mdev)
+{
+    MvnetDevice *n = to_mvnet(mdev);
+
+    if (n->bh) {
+        qemu_bh_cancel(n->bh);
+    }
+    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
+        vring_reset(&n->vq[q].ring);
+        n->vq[q].ready = false;
+        memset(&n->vq[q].cfg, 0, sizeof(n->vq[q].cfg));
+    }
+    n->status = 0;
+    n->features = 0;
+    n->broken = false;
+}
+
+static void mvnet_set_status(MdevDevice *mdev, uint8_t status)
+{
+    MvnetDevice *n = to_mvnet(mdev);
+
+    if (status == 0) {
+        mvnet_reset(mdev);
+        return;
+    }
+    /* NEEDS_RESET is the device's to set; keep it until reset. */
+    n->status = status | (n->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+    if ((status & VIRTIO_CONFIG_S_DRIVER_OK) && n->bh) {
+        qemu_bh_schedule(n->bh);
+    }
+}
+
+static uint32_t mvnet_get_config_size(MdevDevice *mdev)
+{
+    return MVNET_CONFIG_SIZE;
+}
+
+static void mvnet_fill_config(MvnetDevice *n, struct virtio_net_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    memcpy(cfg->mac, n->mac.a, ETH_ALEN);
+    stw_le_p(&cfg->status, n->link_up ? VIRTIO_NET_S_LINK_UP : 0);
+    stw_le_p(&cfg->max_virtqueue_pairs, 1);
+    stw_le_p(&cfg->mtu, n->mtu);
+}
+
+static void mvnet_get_config(MdevDevice *mdev, uint32_t offset, void *buf,
+                             uint32_t len)
+{
+    struct virtio_net_config cfg;
+
+    mvnet_fill_config(to_mvnet(mdev), &cfg);
+    memcpy(buf, (uint8_t *)&cfg + offset, len);
+}
+
+static void mvnet_set_config(MdevDevice *mdev, uint32_t offset,
+                             const void *buf, uint32_t len)
+{
+    MvnetDevice *n = to_mvnet(mdev);
+
+    /* Legacy drivers may write the MAC; everything else is read-only. */
+    if (offset + len <= ETH_ALEN &&
+        !(n->features & (1ULL << VIRTIO_F_VERSION_1))) {
+        memcpy(&n->mac.a[offset], buf, len);
+        return;
+    }
+    qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: write of read-only config "
+                  "(offset %u, size %u)\n", mvnet_name(n), offset, len);
+}
+
+static uint32_t mvnet_get_generation(MdevDevice *mdev)
+{
+    return to_mvnet(mdev)->generation;
+}
+
+static const VirtioMdevOps mvnet_virtio_ops = {
+    .set_host = mvnet_set_host,
+    .set_vq_address = mvnet_set_vq_address,
+    .set_vq_num = mvnet_set_vq_num,
+    .get_vq_num_max = mvnet_get_vq_num_max,
+    .kick_vq = mvnet_kick_vq,
+    .set_vq_cb = mvnet_set_vq_cb,
+    .set_vq_ready = mvnet_set_vq_ready,
+    .get_vq_ready = mvnet_get_vq_ready,
+    .set_vq_state = mvnet_set_vq_state,
+    .get_vq_state = mvnet_get_vq_state,
+    .get_vq_align = mvnet_get_vq_align,
+    .get_features = mvnet_get_features,
+    .set_features = mvnet_set_features,
+    .set_config_cb = mvnet_set_config_cb,
+    .get_device_id = mvnet_get_device_id,
+    .get_vendor_id = mvnet_get_vendor_id,
+    .get_status = mvnet_get_status,
+    .set_status = mvnet_set_status,
+    .reset = mvnet_reset,
+    .get_config_size = mvnet_get_config_size,
+    .get_config = mvnet_get_config,
+    .set_config = mvnet_set_config,
+    .get_generation = mvnet_get_generation,
+};
+
+/* Instance properties */
+
+static char *mvnet_get_mac(Object *obj, Error **errp)
+{
+    MvnetDevice *n = MVNET_DEVICE(obj);
+
+    return qemu_mac_strdup_printf(n->mac.a);
+}
+
+static void mvnet_set_mac(Object *obj, const char *str, Error **errp)
+{
+    MvnetDevice *n = MVNET_DEVICE(obj);
+    MACAddr mac;
+    int end = 0;
+
+    if (sscanf(str, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx%n", &mac.a[0],
+               &mac.a[1], &mac.a[2], &mac.a[3], &mac.a[4], &mac.a[5],
+               &end) != 6 || str[end] || strlen(str) != 17) {
+        error_setg(errp, "property 'mac': '%s' is not a MAC address "
+                   "(xx:xx:xx:xx:xx:xx)", str);
+        return;
+    }
+    n->mac = mac;
+    n->mac_set = true;
+}
+
+static void mvnet_get_mtu(Object *obj, Visitor *v, const char *name,
+                          void *opaque, Error **errp)
+{
+    visit_type_uint16(v, name, &MVNET_DEVICE(obj)->mtu, errp);
+}
+
+static void mvnet_set_mtu(Object *obj, Visitor *v, const char *name,
+                          void *opaque, Error **errp)
+{
+    uint16_t mtu;
+
+    if (!visit_type_uint16(v, name, &mtu, errp)) {
+        return;
+    }
+    if (mtu < 68) {
+        error_setg(errp, "property 'mtu': %u is not in 68..65535", mtu);
+        return;
+    }
+    MVNET_DEVICE(obj)->mtu = mtu;
+}
+
+static bool mvnet_get_link(Object *obj, Error **errp)
+{
+    return MVNET_DEVICE(obj)->link_up;
+}
+
+static void mvnet_set_link(Object *obj, bool up, Error **errp)
+{
+    MvnetDevice *n = MVNET_DEVICE(obj);
+
+    if (n->link_up == up) {
+        return;
+    }
+    n->link_up = up;
+    if (n->features & (1ULL << VIRTIO_NET_F_STATUS)) {
+        mvnet_config_changed(n);
+    } else {
+        n->generation++;
+    }
+}
+
+static void mvnet_get_stats(Object *obj, Visitor *v, const char *name,
+                            void *opaque, Error **errp)
+{
+    MvnetQueue *vq = &MVNET_DEVICE(obj)->vq[(uintptr_t)opaque];
+    MvnetStats s = vq->stats;
+
+    if (!visit_start_struct(v, name, NULL, 0, errp)) {
+        return;
+    }
+    if (visit_type_uint64(v, "packets", &s.packets, errp) &&
+        visit_type_uint64(v, "bytes", &s.bytes, errp) &&
+        visit_type_uint64(v, "drops", &s.drops, errp) &&
+        visit_type_uint64(v, "errors", &s.errors, errp) &&
+        visit_type_uint64(v, "kicks", &s.kicks, errp) &&
+        visit_type_uint64(v, "interrupts", &s.interrupts, errp)) {
+        visit_check_struct(v, errp);
+    }
+    visit_end_struct(v, NULL);
+}
+
+static void mvnet_device_init(Object *obj)
+{
+    MvnetDevice *n = MVNET_DEVICE(obj);
+
+    n->mtu = 1500;
+    n->link_up = true;
+    n->host_features = MVNET_FEATURES;
+    vring_chain_init(&n->tx_chain, MVNET_QUEUE_MAX);
+    n->rx_chains = g_new(VringChain, MVNET_MAX_RX_CHAINS);
+    for (unsigned i = 0; i < MVNET_MAX_RX_CHAINS; i++) {
+        vring_chain_init(&n->rx_chains[i], MVNET_QUEUE_MAX);
+    }
+}
+
+static void mvnet_device_finalize(Object *obj)
+{
+    MvnetDevice *n = MVNET_DEVICE(obj);
+
+    if (n->bh) {
+        qemu_bh_delete(n->bh);
+    }
+    vring_chain_free(&n->tx_chain);
+    for (unsigned i = 0; i < MVNET_MAX_RX_CHAINS; i++) {
+        vring_chain_free(&n->rx_chains[i]);
+    }
+    g_free(n->rx_chains);
+}
+
+static void mvnet_device_class_init(ObjectClass *oc, void *data)
+{
+    object_class_property_add_str(oc, "mac", mvnet_get_mac, mvnet_set_mac);
+    object_class_property_add(oc, "mtu", "uint16", mvnet_get_mtu,
+                              mvnet_set_mtu, NULL, NULL);
+    object_class_property_add_bool(oc, "link", mvnet_get_link,
+                                   mvnet_set_link);
+    object_class_property_add(oc, "rx-stats", "MvnetStats", mvnet_get_stats,
+                              NULL, NULL, (void *)MVNET_RX_QUEUE);
+    object_class_property_add(oc, "tx-stats", "MvnetStats", mvnet_get_stats,
+                              NULL, NULL, (void *)MVNET_TX_QUEUE);
+}
+
+/* The parent */
+
+static const MdevType mvnet_types[] = {
+    {
+        .group = "virtio",
+        .name = "mvnet",
+        .description = "virtio-net loopback: transmitted frames are received",
+        .device_api = "virtio-mdev",
+        .class_id = MDEV_CLASS_ID_VIRTIO,
+    },
+    {
+        .group = "vhost",
+        .name = "mvnet-vhost",
+        .description = "virtio-net loopback for a vhost-mdev transport",
+        .device_api = "vhost-mdev",
+        .class_id = MDEV_CLASS_ID_VHOST,
+    },
+    { }
+};
+
+static MdevDevice *mvnet_create(MdevParent *parent, const MdevType *type,
+                                Error **errp)
+{
+    MdevDevice *mdev = MDEV_DEVICE(object_new(TYPE_MVNET_DEVICE));
+
+    /* The vhost type has no vhost ops yet: it can be created, not bound. */
+    mdev_set_class(mdev, type->class_id,
+                   type->class_id == MDEV_CLASS_ID_VIRTIO ? &mvnet_virtio_ops
+                                                          : NULL);
+    return mdev;
+}
+
+static void mvnet_parent_class_init(ObjectClass *oc, void *data)
+{
+    MdevParentClass *pc = MDEV_PARENT_CLASS(oc);
+
+    pc->kind = "mvnet";
+    pc->types = mvnet_types;
+    pc->create = mvnet_create;
+}
+
+static const TypeInfo mvnet_types_info[] = {
+    {
+        .name = TYPE_MVNET_PARENT,
+        .parent = TYPE_MDEV_PARENT,
+        .instance_size = sizeof(MvnetParent),
+        .class_init = mvnet_parent_class_init,
+    },
+    {
+        .name = TYPE_MVNET_DEVICE,
+        .parent = TYPE_MDEV_DEVICE,
+        .instance_size = sizeof(MvnetDevice),
+        .instance_init = mvnet_device_init,
+        .instance_finalize = mvnet_device_finalize,
+        .class_init = mvnet_device_class_init,
+    },
+};
+
+DEFINE_TYPES(mvnet_types_info)

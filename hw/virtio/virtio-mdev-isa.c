@@ -1,0 +1,252 @@
+/*
+ * virtio-mdev on x86: an ISA device with its own ACPI node
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Stock distribution kernels find virtio-mmio devices on x86 only through
+ * ACPI.  ISA devices that implement AcpiDevAmlIf get their AML into the
+ * DSDT of pc, q35 and microvm with no board change, so the transport is an
+ * ISA device here (as tpm-tis is), with an LNRO0005 node.
+ *
+ * Each instance takes a slot: a 4 KiB window at 0xfed60000 + slot * 0x1000
+ * (a range no x86 machine of QEMU 10.0 uses: below it TPM at 0xfed40000,
+ * above it the LAPIC at 0xfee00000), and an ISA interrupt from 5, 7, 6, 3
+ * that no other ISA device on the bus claims.  The line is level-triggered,
+ * active high, and described so in _CRS.
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "hw/isa/isa.h"
+#include "hw/acpi/acpi_aml_interface.h"
+#include "hw/acpi/aml-build.h"
+#include "hw/qdev-properties.h"
+#include "migration/vmstate.h"
+#include "hw/virtio/virtio-mdev.h"
+#include "qom/object.h"
+
+#define VIRTIO_MDEV_ISA_BASE    0xfed60000
+#define VIRTIO_MDEV_ISA_STRIDE  0x1000
+#define VIRTIO_MDEV_ISA_SLOTS   4
+/* _UIDs of LNRO0005 devices must not collide with microvm's own (0..). */
+#define VIRTIO_MDEV_ISA_UID     0x100
+
+static const uint8_t virtio_mdev_isa_irqs[] = { 5, 7, 6, 3 };
+
+OBJECT_DECLARE_SIMPLE_TYPE(VirtioMdevIsa, VIRTIO_MDEV)
+
+struct VirtioMdevIsa {
+    ISADevice parent_obj;
+
+    VirtioMdevTransport t;
+    int slot;
+    uint32_t irq;
+};
+
+/* Whether another device on @bus already uses ISA interrupt @irq. */
+static bool virtio_mdev_isa_irq_used(BusState *bus, DeviceState *self,
+                                     uint32_t irq)
+{
+    BusChild *kid;
+
+    QTAILQ_FOREACH(kid, &bus->children, sibling) {
+        DeviceState *d = kid->child;
+        Object *o = OBJECT(d);
+
+        if (d == self) {
+            continue;
+        }
+        if (object_dynamic_cast(o, TYPE_VIRTIO_MDEV)) {
+            if (d->realized && VIRTIO_MDEV(d)->irq == irq) {
+                return true;
+            }
+            continue;
+        }
+        if (object_property_find(o, "irq") &&
+            object_property_get_uint(o, "irq", NULL) == irq) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool virtio_mdev_isa_slot_used(BusState *bus, DeviceState *self,
+                                      int slot)
+{
+    BusChild *kid;
+
+    QTAILQ_FOREACH(kid, &bus->children, sibling) {
+        DeviceState *d = kid->child;
+
+        if (d != self && d->realized &&
+            object_dynamic_cast(OBJECT(d), TYPE_VIRTIO_MDEV) &&
+            VIRTIO_MDEV(d)->slot == slot) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void virtio_mdev_isa_realize(DeviceState *dev, Error **errp)
+{
+    VirtioMdevIsa *s = VIRTIO_MDEV(dev);
+    BusState *bus = qdev_get_parent_bus(dev);
+    int slot;
+    unsigned i;
+
+    if (dev->hotplugged) {
+        error_setg(errp, "%s cannot be hot-plugged: the guest finds "
+                   "virtio-mmio devices only at boot",
+                   object_get_typename(OBJECT(dev)));
+        return;
+    }
+    for (slot = 0; slot < VIRTIO_MDEV_ISA_SLOTS; slot++) {
+        if (!virtio_mdev_isa_slot_used(bus, dev, slot)) {
+            break;
+        }
+    }
+    if (slot == VIRTIO_MDEV_ISA_SLOTS) {
+        error_setg(errp, "no room for another virtio-mdev device: this "
+                   "machine has %d slots and all are in use",
+                   VIRTIO_MDEV_ISA_SLOTS);
+        return;
+    }
+    for (i = 0; i < ARRAY_SIZE(virtio_mdev_isa_irqs); i++) {
+        if (!virtio_mdev_isa_irq_used(bus, dev, virtio_mdev_isa_irqs[i])) {
+            break;
+        }
+    }
+    if (i == ARRAY_SIZE(virtio_mdev_isa_irqs)) {
+        error_setg(errp, "no free ISA interrupt for virtio-mdev: 5, 7, 6 "
+                   "and 3 are all in use");
+        return;
+    }
+    if (!virtio_mdev_transport_realize(&s->t, errp)) {
+        return;
+    }
+    s->slot = slot;
+    s->irq = virtio_mdev_isa_irqs[i];
+    s->t.irq = isa_get_irq(ISA_DEVICE(dev), s->irq);
+    memory_region_add_subregion(isa_address_space(ISA_DEVICE(dev)),
+                                VIRTIO_MDEV_ISA_BASE +
+                                slot * VIRTIO_MDEV_ISA_STRIDE, &s->t.mmio);
+}
+
+static void virtio_mdev_isa_unrealize(DeviceState *dev)
+{
+    VirtioMdevIsa *s = VIRTIO_MDEV(dev);
+
+    memory_region_del_subregion(isa_address_space(ISA_DEVICE(dev)),
+                                &s->t.mmio);
+    virtio_mdev_transport_unrealize(&s->t);
+}
+
+static void virtio_mdev_isa_reset_hold(Object *obj, ResetType type)
+{
+    virtio_mdev_transport_reset(&VIRTIO_MDEV(obj)->t);
+}
+
+static void virtio_mdev_isa_build_aml(AcpiDevAmlIf *adev, Aml *scope)
+{
+    VirtioMdevIsa *s = VIRTIO_MDEV(adev);
+    uint32_t irq = s->irq;
+    Aml *dev, *crs;
+
+    dev = aml_device("VMD%d", s->slot);
+    aml_append(dev, aml_name_decl("_HID", aml_string("LNRO0005")));
+    aml_append(dev, aml_name_decl("_UID",
+                                  aml_int(VIRTIO_MDEV_ISA_UID + s->slot)));
+    aml_append(dev, aml_name_decl("_CCA", aml_int(1)));
+    crs = aml_resource_template();
+    aml_append(crs, aml_memory32_fixed(VIRTIO_MDEV_ISA_BASE +
+                                       s->slot * VIRTIO_MDEV_ISA_STRIDE,
+                                       VIRTIO_MDEV_MMIO_SIZE,
+                                       AML_READ_WRITE));
+    aml_append(crs, aml_interrupt(AML_CONSUMER, AML_LEVEL, AML_ACTIVE_HIGH,
+                                  AML_EXCLUSIVE, &irq, 1));
+    aml_append(dev, aml_name_decl("_CRS", crs));
+    aml_append(scope, dev);
+}
+
+static void virtio_mdev_isa_init(Object *obj)
+{
+    VirtioMdevIsa *s = VIRTIO_MDEV(obj);
+
+    s->slot = -1;
+    virtio_mdev_transport_init(&s->t, DEVICE(obj));
+}
+
+static const VMStateDescription vmstate_virtio_mdev_isa = {
+    .name = "virtio-mdev",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_STRUCT(t, VirtioMdevIsa, 1, vmstate_virtio_mdev_transport,
+                       VirtioMdevTransport),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static const Property virtio_mdev_isa_properties[] = {
+    DEFINE_VIRTIO_MDEV_PROPERTIES(VirtioMdevIsa, t),
+};
+
+static const Property virtio_mdev_net_isa_properties[] = {
+    DEFINE_VIRTIO_MDEV_NET_PROPERTIES(VirtioMdevIsa, t),
+};
+
+static void virtio_mdev_isa_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    ResettableClass *rc = RESETTABLE_CLASS(klass);
+    AcpiDevAmlIfClass *adevc = ACPI_DEV_AML_IF_CLASS(klass);
+
+    dc->realize = virtio_mdev_isa_realize;
+    dc->unrealize = virtio_mdev_isa_unrealize;
+    dc->vmsd = &vmstate_virtio_mdev_isa;
+    dc->desc = "virtio-mmio transport for a class-virtio mdev instance";
+    rc->phases.hold = virtio_mdev_isa_reset_hold;
+    adevc->build_dev_aml = virtio_mdev_isa_build_aml;
+    device_class_set_props(dc, virtio_mdev_isa_properties);
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+}
+
+/* virtio-mdev-net: an mvnet-virtio instance, default parent created. */
+
+static void virtio_mdev_net_isa_init(Object *obj)
+{
+    VirtioMdevIsa *s = VIRTIO_MDEV(obj);
+
+    s->t.net_defaults = true;
+}
+
+static void virtio_mdev_net_isa_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+
+    dc->desc = "virtio-net loopback (mvnet) behind the virtio-mdev transport";
+    device_class_set_props(dc, virtio_mdev_net_isa_properties);
+    set_bit(DEVICE_CATEGORY_NETWORK, dc->categories);
+}
+
+static const TypeInfo virtio_mdev_isa_types[] = {
+    {
+        .name = TYPE_VIRTIO_MDEV,
+        .parent = TYPE_ISA_DEVICE,
+        .instance_size = sizeof(VirtioMdevIsa),
+        .instance_init = virtio_mdev_isa_init,
+        .class_init = virtio_mdev_isa_class_init,
+        .interfaces = (InterfaceInfo[]) {
+            { TYPE_ACPI_DEV_AML_IF },
+            { }
+        },
+    },
+    {
+        .name = TYPE_VIRTIO_MDEV_NET,
+        .parent = TYPE_VIRTIO_MDEV,
+        .instance_init = virtio_mdev_net_isa_init,
+        .class_init = virtio_mdev_net_isa_class_init,
+    },
+};
+
+DEFINE_TYPES(virtio_mdev_isa_types)

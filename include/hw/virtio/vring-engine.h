@@ -1,0 +1,206 @@
+/*
+ * vring engine: device-side processing of virtio rings in driver memory
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * A small library for backends that run the virtio datapath themselves
+ * (like Linux's vringh): given a queue's negotiated features, size and
+ * addresses, pop available descriptor chains as scatter-gather lists, push
+ * used entries, and decide whether the driver must be notified.
+ *
+ * Memory is reached only through VringMemOps, so the same engine runs in
+ * QEMU (guest memory through the DMA API) and in unit tests over a plain
+ * buffer.  The engine owns endianness (virtio 1.x little-endian rings) and
+ * the memory barriers.  It includes no QOM header.
+ *
+ * Every value read from driver memory is validated; a violation is returned
+ * as a distinct VringError, and the ring is then "broken": every later call
+ * fails until vring_reset() or vring_setup().
+ *
+ * Not thread-safe: one user at a time per ring.
+ */
+
+#ifndef HW_VIRTIO_VRING_ENGINE_H
+#define HW_VIRTIO_VRING_ENGINE_H
+
+/* Virtio feature bits the engine looks at */
+#define VRING_F_INDIRECT_DESC   28
+#define VRING_F_EVENT_IDX       29
+#define VRING_F_VERSION_1       32
+#define VRING_F_RING_PACKED     34
+
+/* Largest queue the engine accepts (virtio: 32768). */
+#define VRING_MAX_SIZE          32768
+/* Largest sum of buffer lengths in one chain (4 GiB - 1). */
+#define VRING_MAX_CHAIN_LEN     UINT32_MAX
+
+typedef enum VringError {
+    VRING_OK = 0,
+    VRING_ERR_NOT_READY,        /* ring used before a valid setup */
+    VRING_ERR_BROKEN,           /* an earlier error broke the ring */
+    VRING_ERR_BAD_SIZE,         /* size 0, not a power of 2, or too big */
+    VRING_ERR_BAD_ADDR,         /* ring address misaligned or wrapping */
+    VRING_ERR_MEM,              /* an address does not map to memory */
+    VRING_ERR_AVAIL_IDX,        /* avail idx moved by more than the size */
+    VRING_ERR_HEAD,             /* head index >= ring size */
+    VRING_ERR_NEXT,             /* next index >= ring/table size */
+    VRING_ERR_LOOP,             /* chain longer than its table: a loop */
+    VRING_ERR_INDIRECT,         /* indirect without the feature */
+    VRING_ERR_INDIRECT_NESTED,  /* indirect descriptor inside a table */
+    VRING_ERR_INDIRECT_LEN,     /* table length 0 or not a multiple of 16 */
+    VRING_ERR_ZERO_LEN,         /* zero-length buffer */
+    VRING_ERR_CHAIN_LEN,        /* lengths sum over VRING_MAX_CHAIN_LEN */
+    VRING_ERR_READ_AFTER_WRITE, /* readable buffer after a writable one */
+    VRING_ERR_DIRECTION,        /* chain has buffers of a forbidden kind */
+    VRING_ERR_USED,             /* used entry for a chain not in flight */
+    VRING_ERR_STATE,            /* saved state out of range */
+    VRING_ERR__MAX,
+} VringError;
+
+/* A short human-readable description of @err. */
+const char *vring_strerror(VringError err);
+
+/*
+ * Memory access.  @read / @write copy between driver memory and @buf and
+ * return false when [addr, addr + len) is not entirely memory.  @map is
+ * optional: it returns a host pointer to at most *@len bytes at @addr
+ * (shrinking *@len when the mapping is shorter) or NULL; every successful
+ * map is paired with one @unmap with the same pointer and length.
+ */
+typedef struct VringMemOps {
+    bool (*read)(void *opaque, uint64_t addr, void *buf, uint64_t len);
+    bool (*write)(void *opaque, uint64_t addr, const void *buf,
+                  uint64_t len);
+    void *(*map)(void *opaque, uint64_t addr, uint64_t *len, bool is_write);
+    void (*unmap)(void *opaque, void *ptr, uint64_t len, bool is_write,
+                  uint64_t access_len);
+} VringMemOps;
+
+/* One buffer of a chain. */
+typedef struct VringBuf {
+    uint64_t addr;
+    uint32_t len;
+} VringBuf;
+
+/*
+ * A popped chain: its readable ("out") buffers, then its writable ("in")
+ * buffers.  @bufs has room for the ring size; vring_chain_init() sizes it.
+ */
+typedef struct VringChain {
+    uint16_t head;          /* id for the used ring */
+    uint16_t ndesc;         /* ring slots it took (packed: to skip) */
+    unsigned nout, nin;
+    uint64_t out_len, in_len;
+    unsigned cap;
+    VringBuf *bufs;         /* out buffers first, then in buffers */
+} VringChain;
+
+typedef struct VringConfig {
+    uint64_t features;      /* negotiated features */
+    uint16_t num;           /* queue size set by the driver */
+    uint64_t desc;          /* descriptor table */
+    uint64_t driver;        /* split: avail ring */
+    uint64_t device;        /* split: used ring */
+} VringConfig;
+
+/* Ring position for migration (vDPA's vq state). */
+typedef struct VringState {
+    uint16_t avail_idx;     /* next avail entry to pop */
+    uint16_t used_idx;      /* next used entry to fill */
+} VringState;
+
+typedef struct Vring {
+    const VringMemOps *mem;
+    void *mem_opaque;
+
+    VringConfig cfg;
+    bool ready;
+    bool broken;
+    bool event_idx;
+    bool indirect;
+    bool notify_enabled;
+
+    uint16_t last_avail_idx;    /* next avail entry to pop */
+    uint16_t used_idx;          /* published used idx */
+    uint16_t pending_used;      /* used entries filled, not yet published */
+    uint16_t signalled_used;    /* used idx at the last notification */
+    bool signalled_used_valid;
+    uint16_t inflight;          /* popped, not yet pushed */
+} Vring;
+
+/* Bind @vr to a memory backend; the ring is not ready until vring_setup. */
+void vring_init_mem(Vring *vr, const VringMemOps *mem, void *mem_opaque);
+
+/*
+ * Validate @cfg (size a power of 2 <= VRING_MAX_SIZE, aligned addresses
+ * that do not wrap) and make the ring ready with index 0.
+ */
+VringError vring_setup(Vring *vr, const VringConfig *cfg);
+
+/* Forget the ring (driver reset or queue disabled). */
+void vring_reset(Vring *vr);
+
+bool vring_is_ready(const Vring *vr);
+
+/* Chain storage for rings of up to @num entries; vring_chain_free after. */
+void vring_chain_init(VringChain *chain, unsigned num);
+void vring_chain_free(VringChain *chain);
+
+/*
+ * Pop the next available chain into @chain.
+ * Returns 1 with a chain, 0 when the ring is empty, or -VringError.
+ * With @want_out false, a chain with readable buffers is
+ * VRING_ERR_DIRECTION; likewise @want_in for writable ones.
+ */
+int vring_pop(Vring *vr, VringChain *chain, bool want_out, bool want_in);
+
+/* Give back the last @n popped chains, newest first (vringh's abandon). */
+void vring_unpop(Vring *vr, unsigned n);
+
+/*
+ * Fill a used entry for @chain with @len bytes written.  Entries become
+ * visible to the driver at vring_flush().  Returns VRING_OK or an error.
+ */
+VringError vring_fill(Vring *vr, const VringChain *chain, uint32_t len);
+
+/* Publish every filled entry.  Returns VRING_OK or an error. */
+VringError vring_flush(Vring *vr);
+
+/* Whether the driver asked to be notified of what the last flush published. */
+bool vring_need_notify(Vring *vr);
+
+/*
+ * Driver notifications ("kicks"): disable while draining; enable returns
+ * true when buffers arrived meanwhile, so the caller must drain again.
+ */
+void vring_disable_notify(Vring *vr);
+bool vring_enable_notify(Vring *vr);
+
+/* Whether there are available chains (no validation). */
+bool vring_has_avail(Vring *vr);
+
+/*
+ * Copy between a chain's buffers and a flat buffer, starting @offset bytes
+ * into the chain's out (read) or in (write) buffers.  Return the bytes
+ * copied or -VringError.
+ */
+int64_t vring_chain_read(Vring *vr, const VringChain *chain, uint64_t offset,
+                         void *buf, uint64_t len);
+int64_t vring_chain_write(Vring *vr, const VringChain *chain,
+                          uint64_t offset, const void *buf, uint64_t len);
+
+/*
+ * Copy @len bytes from @src's out buffers (from @src_off) into @dst's in
+ * buffers (from @dst_off), through mappings when both sides map (no bounce
+ * buffer).  Returns @len or -VringError.
+ */
+int64_t vring_chain_copy(Vring *dst_vr, const VringChain *dst,
+                         uint64_t dst_off, Vring *src_vr,
+                         const VringChain *src, uint64_t src_off,
+                         uint64_t len);
+
+/* State for migration; set validates it against the ring. */
+void vring_get_state(const Vring *vr, VringState *state);
+VringError vring_set_state(Vring *vr, const VringState *state);
+
+#endif /* HW_VIRTIO_VRING_ENGINE_H */
