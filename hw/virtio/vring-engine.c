@@ -393,6 +393,7 @@ VringError vring_flush(Vring *vr)
     }
     vr->used_idx = new_idx;
     vr->pending_used = 0;
+    vr->unsignalled = true;
     return VRING_OK;
 }
 
@@ -401,9 +402,10 @@ bool vring_need_notify(Vring *vr)
     uint16_t flags, event, old, new;
     bool valid;
 
-    if (!vr->ready) {
-        return false;
+    if (!vr->ready || !vr->unsignalled) {
+        return false;       /* nothing published since the last time */
     }
+    vr->unsignalled = false;
     /* Order the used index write before reading the driver's wishes. */
     smp_mb();
     if (!vr->event_idx) {

@@ -123,6 +123,7 @@ typedef struct Vring {
     uint16_t last_avail_idx;    /* next avail entry to pop */
     uint16_t used_idx;          /* published used idx */
     uint16_t pending_used;      /* used entries filled, not yet published */
+    bool unsignalled;           /* published since vring_need_notify */
     uint16_t signalled_used;    /* used idx at the last notification */
     bool signalled_used_valid;
     uint16_t inflight;          /* popped, not yet pushed */
@@ -166,7 +167,11 @@ VringError vring_fill(Vring *vr, const VringChain *chain, uint32_t len);
 /* Publish every filled entry.  Returns VRING_OK or an error. */
 VringError vring_flush(Vring *vr);
 
-/* Whether the driver asked to be notified of what the last flush published. */
+/*
+ * Whether the driver must be notified of what was published since the last
+ * call: false when nothing was, else what EVENT_IDX (or the driver's
+ * NO_INTERRUPT flag) asks for.
+ */
 bool vring_need_notify(Vring *vr);
 
 /*

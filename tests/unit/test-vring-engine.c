@@ -1,0 +1,680 @@
+/*
+ * Unit tests of the vring engine over plain memory
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * A mock driver lays out split rings in a buffer that stands for guest
+ * memory; the memory backend checks every access against the buffer and
+ * can map in one-byte pieces to force split copies.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/bswap.h"
+#include "hw/virtio/vring-engine.h"
+
+#define MEM_BASE        0x100000ULL
+#define MEM_SIZE        (1 << 20)
+#define QSZ             16
+#define DESC_ADDR       (MEM_BASE)
+#define AVAIL_ADDR      (MEM_BASE + 0x1000)
+#define USED_ADDR       (MEM_BASE + 0x2000)
+#define DATA_ADDR       (MEM_BASE + 0x10000)
+
+#define F_NEXT      1
+#define F_WRITE     2
+#define F_INDIRECT  4
+
+typedef struct TestMem {
+    uint8_t *buf;
+    uint64_t map_limit;     /* 0: no map op results; else bytes per map */
+    unsigned maps;          /* outstanding mappings */
+} TestMem;
+
+static bool mem_range(TestMem *m, uint64_t addr, uint64_t len)
+{
+    return addr >= MEM_BASE && len <= MEM_SIZE &&
+           addr - MEM_BASE <= MEM_SIZE - len;
+}
+
+static bool mem_read(void *opaque, uint64_t addr, void *buf, uint64_t len)
+{
+    TestMem *m = opaque;
+
+    if (!mem_range(m, addr, len)) {
+        return false;
+    }
+    memcpy(buf, m->buf + (addr - MEM_BASE), len);
+    return true;
+}
+
+static bool mem_write(void *opaque, uint64_t addr, const void *buf,
+                      uint64_t len)
+{
+    TestMem *m = opaque;
+
+    if (!mem_range(m, addr, len)) {
+        return false;
+    }
+    memcpy(m->buf + (addr - MEM_BASE), buf, len);
+    return true;
+}
+
+static void *mem_map(void *opaque, uint64_t addr, uint64_t *len,
+                     bool is_write)
+{
+    TestMem *m = opaque;
+
+    if (!m->map_limit || !mem_range(m, addr, 1)) {
+        return NULL;
+    }
+    *len = MIN(*len, m->map_limit);
+    *len = MIN(*len, MEM_SIZE - (addr - MEM_BASE));
+    m->maps++;
+    return m->buf + (addr - MEM_BASE);
+}
+
+static void mem_unmap(void *opaque, void *ptr, uint64_t len, bool is_write,
+                      uint64_t access_len)
+{
+    TestMem *m = opaque;
+
+    g_assert_cmpuint(m->maps, >, 0);
+    m->maps--;
+}
+
+static const VringMemOps test_mem_ops = {
+    .read = mem_read, .write = mem_write, .map = mem_map, .unmap = mem_unmap,
+};
+
+/* The mock driver */
+
+typedef struct Fixture {
+    TestMem mem;
+    Vring vr;
+    VringChain chain;
+    uint16_t avail_idx;
+    uint16_t next_desc;
+} Fixture;
+
+static uint8_t *gpa(Fixture *f, uint64_t addr)
+{
+    return f->mem.buf + (addr - MEM_BASE);
+}
+
+static void put_desc(Fixture *f, uint64_t table, unsigned i, uint64_t addr,
+                     uint32_t len, uint16_t flags, uint16_t next)
+{
+    uint8_t *d = gpa(f, table + 16 * i);
+
+    stq_le_p(d, addr);
+    stl_le_p(d + 8, len);
+    stw_le_p(d + 12, flags);
+    stw_le_p(d + 14, next);
+}
+
+/* Make @head available (without publishing the index). */
+static void put_avail(Fixture *f, uint16_t head)
+{
+    stw_le_p(gpa(f, AVAIL_ADDR + 4 + 2 * (f->avail_idx % QSZ)), head);
+    f->avail_idx++;
+}
+
+static void publish(Fixture *f)
+{
+    stw_le_p(gpa(f, AVAIL_ADDR + 2), f->avail_idx);
+}
+
+static uint16_t used_idx(Fixture *f)
+{
+    return lduw_le_p(gpa(f, USED_ADDR + 2));
+}
+
+static void used_elem(Fixture *f, uint16_t i, uint32_t *id, uint32_t *len)
+{
+    uint8_t *e = gpa(f, USED_ADDR + 4 + 8 * (i % QSZ));
+
+    *id = ldl_le_p(e);
+    *len = ldl_le_p(e + 4);
+}
+
+static void fixture_setup(Fixture *f, uint64_t features)
+{
+    VringConfig cfg = {
+        .features = features, .num = QSZ, .desc = DESC_ADDR,
+        .driver = AVAIL_ADDR, .device = USED_ADDR,
+    };
+
+    memset(f, 0, sizeof(*f));
+    f->mem.buf = g_malloc0(MEM_SIZE);
+    vring_init_mem(&f->vr, &test_mem_ops, &f->mem);
+    g_assert_cmpint(vring_setup(&f->vr, &cfg), ==, VRING_OK);
+    vring_chain_init(&f->chain, QSZ);
+}
+
+static void fixture_teardown(Fixture *f)
+{
+    g_assert_cmpuint(f->mem.maps, ==, 0);
+    vring_chain_free(&f->chain);
+    g_free(f->mem.buf);
+}
+
+/* A chain of one readable buffer of @len bytes at DATA_ADDR + 0x100*i. */
+static void add_simple(Fixture *f, unsigned i, uint32_t len, bool write)
+{
+    put_desc(f, DESC_ADDR, i, DATA_ADDR + 0x100 * i, len,
+             write ? F_WRITE : 0, 0);
+    put_avail(f, i);
+}
+
+static void test_split_basic(void)
+{
+    Fixture f;
+    uint32_t id, len;
+
+    fixture_setup(&f, 0);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==, 0);
+
+    /* head 3: out 10 + out 20, then in 30 */
+    put_desc(&f, DESC_ADDR, 3, DATA_ADDR, 10, F_NEXT, 7);
+    put_desc(&f, DESC_ADDR, 7, DATA_ADDR + 100, 20, F_NEXT, 1);
+    put_desc(&f, DESC_ADDR, 1, DATA_ADDR + 200, 30, F_WRITE, 0);
+    put_avail(&f, 3);
+    publish(&f);
+    g_assert_true(vring_has_avail(&f.vr));
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==, 1);
+    g_assert_cmpuint(f.chain.head, ==, 3);
+    g_assert_cmpuint(f.chain.nout, ==, 2);
+    g_assert_cmpuint(f.chain.nin, ==, 1);
+    g_assert_cmpuint(f.chain.out_len, ==, 30);
+    g_assert_cmpuint(f.chain.in_len, ==, 30);
+    g_assert_cmpuint(f.chain.bufs[2].addr, ==, DATA_ADDR + 200);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==, 0);
+
+    g_assert_cmpint(vring_fill(&f.vr, &f.chain, 25), ==, VRING_OK);
+    g_assert_cmpuint(used_idx(&f), ==, 0);      /* not yet published */
+    g_assert_cmpint(vring_flush(&f.vr), ==, VRING_OK);
+    g_assert_cmpuint(used_idx(&f), ==, 1);
+    used_elem(&f, 0, &id, &len);
+    g_assert_cmpuint(id, ==, 3);
+    g_assert_cmpuint(len, ==, 25);
+    fixture_teardown(&f);
+}
+
+static void test_split_wrap(void)
+{
+    Fixture f;
+
+    fixture_setup(&f, 0);
+    /* Run the 16-bit indexes across their wrap-around. */
+    f.avail_idx = 65530;
+    publish(&f);
+    f.vr.last_avail_idx = 65530;
+    f.vr.used_idx = 65530;
+    for (unsigned n = 0; n < 12; n++) {
+        add_simple(&f, n % QSZ, 64, false);
+        publish(&f);
+        g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+        g_assert_cmpuint(f.chain.head, ==, n % QSZ);
+        g_assert_cmpint(vring_fill(&f.vr, &f.chain, 0), ==, VRING_OK);
+        g_assert_cmpint(vring_flush(&f.vr), ==, VRING_OK);
+    }
+    g_assert_cmpuint(used_idx(&f), ==, (uint16_t)(65530 + 12));
+    fixture_teardown(&f);
+}
+
+static void test_indirect(void)
+{
+    Fixture f;
+    uint64_t table = DATA_ADDR + 0x8000;
+
+    fixture_setup(&f, 1ULL << VRING_F_INDIRECT_DESC);
+    put_desc(&f, table, 0, DATA_ADDR, 14, F_NEXT, 1);
+    put_desc(&f, table, 1, DATA_ADDR + 0x100, 1000, F_NEXT, 2);
+    put_desc(&f, table, 2, DATA_ADDR + 0x800, 512, F_WRITE, 0);
+    put_desc(&f, DESC_ADDR, 5, table, 3 * 16, F_INDIRECT, 0);
+    put_avail(&f, 5);
+    publish(&f);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==, 1);
+    g_assert_cmpuint(f.chain.head, ==, 5);
+    g_assert_cmpuint(f.chain.nout, ==, 2);
+    g_assert_cmpuint(f.chain.nin, ==, 1);
+    g_assert_cmpuint(f.chain.out_len, ==, 1014);
+    g_assert_cmpuint(f.chain.in_len, ==, 512);
+    fixture_teardown(&f);
+}
+
+static void test_event_idx(void)
+{
+    Fixture f;
+    uint64_t used_event = AVAIL_ADDR + 4 + 2 * QSZ;
+    uint64_t avail_event = USED_ADDR + 4 + 8 * QSZ;
+
+    fixture_setup(&f, 1ULL << VRING_F_EVENT_IDX);
+    f.avail_idx = 65534;
+    f.vr.last_avail_idx = f.vr.used_idx = 65534;
+    publish(&f);
+
+    /* The first notification is always sent. */
+    add_simple(&f, 0, 60, false);
+    publish(&f);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    /* pop asks for a kick at the next entry */
+    g_assert_cmpuint(lduw_le_p(gpa(&f, avail_event)), ==, 65535);
+    vring_fill(&f.vr, &f.chain, 0);
+    vring_flush(&f.vr);
+    g_assert_true(vring_need_notify(&f.vr));
+
+    /* Driver wants an interrupt only after used idx passes 0 (wrapped). */
+    stw_le_p(gpa(&f, used_event), 0);
+    add_simple(&f, 1, 60, false);
+    publish(&f);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    vring_fill(&f.vr, &f.chain, 0);
+    vring_flush(&f.vr);                 /* used idx 65535 -> 0 */
+    g_assert_false(vring_need_notify(&f.vr));
+    add_simple(&f, 2, 60, false);
+    publish(&f);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    vring_fill(&f.vr, &f.chain, 0);
+    vring_flush(&f.vr);                 /* used idx 0 -> 1: crosses 0 */
+    g_assert_true(vring_need_notify(&f.vr));
+
+    /* Disabled: pops no longer move avail_event; enable reports pending. */
+    vring_disable_notify(&f.vr);
+    add_simple(&f, 3, 60, false);
+    publish(&f);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    g_assert_cmpuint(lduw_le_p(gpa(&f, avail_event)), ==, 1);
+    add_simple(&f, 4, 60, false);
+    publish(&f);
+    g_assert_true(vring_enable_notify(&f.vr));
+    g_assert_cmpuint(lduw_le_p(gpa(&f, avail_event)), ==, f.avail_idx);
+    fixture_teardown(&f);
+}
+
+static void test_no_event_idx_flags(void)
+{
+    Fixture f;
+
+    fixture_setup(&f, 0);
+    add_simple(&f, 0, 60, false);
+    publish(&f);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    vring_fill(&f.vr, &f.chain, 0);
+    vring_flush(&f.vr);
+    g_assert_true(vring_need_notify(&f.vr));
+    /* Nothing new published: no notification. */
+    g_assert_false(vring_need_notify(&f.vr));
+    g_assert_cmpint(vring_flush(&f.vr), ==, VRING_OK);
+    g_assert_false(vring_need_notify(&f.vr));
+
+    add_simple(&f, 1, 60, false);
+    publish(&f);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    vring_fill(&f.vr, &f.chain, 0);
+    vring_flush(&f.vr);
+    stw_le_p(gpa(&f, AVAIL_ADDR), 1);           /* VRING_AVAIL_F_NO_INTERRUPT */
+    g_assert_false(vring_need_notify(&f.vr));
+
+    vring_disable_notify(&f.vr);
+    g_assert_cmpuint(lduw_le_p(gpa(&f, USED_ADDR)), ==, 1);  /* NO_NOTIFY */
+    g_assert_false(vring_enable_notify(&f.vr));
+    g_assert_cmpuint(lduw_le_p(gpa(&f, USED_ADDR)), ==, 0);
+    fixture_teardown(&f);
+}
+
+static void test_copy(gconstpointer data)
+{
+    uint64_t map_limit = (uintptr_t)data;
+    Fixture f;
+    VringChain rx;
+    uint8_t pattern[3000], out[3000];
+
+    fixture_setup(&f, 0);
+    f.mem.map_limit = map_limit;
+    for (unsigned i = 0; i < sizeof(pattern); i++) {
+        pattern[i] = i * 7 + 3;
+    }
+    /* TX: 3000 bytes in three pieces; RX: 3000 bytes in two pieces */
+    memcpy(gpa(&f, DATA_ADDR), pattern, 1000);
+    memcpy(gpa(&f, DATA_ADDR + 0x1000), pattern + 1000, 1);
+    memcpy(gpa(&f, DATA_ADDR + 0x2000), pattern + 1001, 1999);
+    put_desc(&f, DESC_ADDR, 0, DATA_ADDR, 1000, F_NEXT, 1);
+    put_desc(&f, DESC_ADDR, 1, DATA_ADDR + 0x1000, 1, F_NEXT, 2);
+    put_desc(&f, DESC_ADDR, 2, DATA_ADDR + 0x2000, 1999, 0, 0);
+    put_desc(&f, DESC_ADDR, 3, DATA_ADDR + 0x4000, 1500, F_WRITE | F_NEXT, 4);
+    put_desc(&f, DESC_ADDR, 4, DATA_ADDR + 0x6000, 1500, F_WRITE, 0);
+    put_avail(&f, 0);
+    put_avail(&f, 3);
+    publish(&f);
+    vring_chain_init(&rx, QSZ);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    g_assert_cmpint(vring_pop(&f.vr, &rx, false, true), ==, 1);
+    g_assert_cmpint(vring_chain_copy(&f.vr, &rx, 0, &f.vr, &f.chain, 0,
+                                     3000), ==, 3000);
+    memcpy(out, gpa(&f, DATA_ADDR + 0x4000), 1500);
+    memcpy(out + 1500, gpa(&f, DATA_ADDR + 0x6000), 1500);
+    g_assert_cmpmem(out, 3000, pattern, 3000);
+
+    /* read and write at offsets, across buffer edges */
+    memset(out, 0, sizeof(out));
+    g_assert_cmpint(vring_chain_read(&f.vr, &f.chain, 999, out, 3), ==, 3);
+    g_assert_cmpmem(out, 3, pattern + 999, 3);
+    g_assert_cmpint(vring_chain_write(&f.vr, &rx, 1499, "ab", 2), ==, 2);
+    g_assert_cmpuint(*gpa(&f, DATA_ADDR + 0x4000 + 1499), ==, 'a');
+    g_assert_cmpuint(*gpa(&f, DATA_ADDR + 0x6000), ==, 'b');
+    /* past the end copies what fits */
+    g_assert_cmpint(vring_chain_read(&f.vr, &f.chain, 2990, out, 100), ==, 10);
+    vring_chain_free(&rx);
+    fixture_teardown(&f);
+}
+
+static void test_state(void)
+{
+    Fixture f, g;
+    VringState s;
+
+    fixture_setup(&f, 0);
+    for (unsigned i = 0; i < 3; i++) {
+        add_simple(&f, i, 60, false);
+    }
+    publish(&f);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    vring_fill(&f.vr, &f.chain, 0);
+    vring_flush(&f.vr);
+    vring_get_state(&f.vr, &s);
+    g_assert_cmpuint(s.avail_idx, ==, 2);
+    g_assert_cmpuint(s.used_idx, ==, 1);
+
+    /* Restore into a second ring over the same memory: it goes on. */
+    fixture_setup(&g, 0);
+    g_free(g.mem.buf);
+    g.mem.buf = f.mem.buf;
+    f.mem.buf = g_malloc0(MEM_SIZE);
+    g_assert_cmpint(vring_set_state(&g.vr, &s), ==, VRING_OK);
+    g_assert_cmpint(vring_pop(&g.vr, &g.chain, true, false), ==, 1);
+    g_assert_cmpuint(g.chain.head, ==, 2);
+    g_assert_cmpint(vring_pop(&g.vr, &g.chain, true, false), ==, 0);
+
+    /* Untrusted state: more in flight than the ring holds. */
+    s.avail_idx = 100;
+    s.used_idx = 50;
+    g_assert_cmpint(vring_set_state(&g.vr, &s), ==, VRING_ERR_STATE);
+    fixture_teardown(&f);
+    fixture_teardown(&g);
+}
+
+static void test_unpop(void)
+{
+    Fixture f;
+
+    fixture_setup(&f, 0);
+    add_simple(&f, 4, 60, false);
+    add_simple(&f, 5, 60, false);
+    publish(&f);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    vring_unpop(&f.vr, 2);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    g_assert_cmpuint(f.chain.head, ==, 4);
+    fixture_teardown(&f);
+}
+
+static void test_setup_checks(void)
+{
+    TestMem mem = { .buf = NULL };
+    Vring vr;
+    VringConfig cfg = {
+        .num = QSZ, .desc = DESC_ADDR, .driver = AVAIL_ADDR,
+        .device = USED_ADDR,
+    };
+
+    vring_init_mem(&vr, &test_mem_ops, &mem);
+    cfg.num = 0;
+    g_assert_cmpint(vring_setup(&vr, &cfg), ==, VRING_ERR_BAD_SIZE);
+    cfg.num = 12;
+    g_assert_cmpint(vring_setup(&vr, &cfg), ==, VRING_ERR_BAD_SIZE);
+    cfg.num = 65535;
+    g_assert_cmpint(vring_setup(&vr, &cfg), ==, VRING_ERR_BAD_SIZE);
+    cfg.num = QSZ;
+    cfg.desc = DESC_ADDR + 8;
+    g_assert_cmpint(vring_setup(&vr, &cfg), ==, VRING_ERR_BAD_ADDR);
+    cfg.desc = UINT64_MAX - 0xff;       /* wraps */
+    g_assert_cmpint(vring_setup(&vr, &cfg), ==, VRING_ERR_BAD_ADDR);
+    cfg.desc = DESC_ADDR;
+    cfg.device = USED_ADDR + 2;
+    g_assert_cmpint(vring_setup(&vr, &cfg), ==, VRING_ERR_BAD_ADDR);
+    g_assert_false(vring_is_ready(&vr));
+    g_assert_cmpint(vring_pop(&vr, NULL, true, true), ==,
+                    -VRING_ERR_NOT_READY);
+}
+
+/*
+ * Malformed input: each case builds a bad chain and expects its own error,
+ * then checks the ring stays broken until set up again.
+ */
+typedef struct BadCase {
+    const char *name;
+    uint64_t features;
+    void (*build)(Fixture *f);
+    VringError err;
+    bool want_out, want_in;
+} BadCase;
+
+static void bad_avail_jump(Fixture *f)
+{
+    add_simple(f, 0, 60, false);
+    f->avail_idx = QSZ + 1;
+}
+
+static void bad_head(Fixture *f)
+{
+    put_avail(f, QSZ);
+}
+
+static void bad_next(Fixture *f)
+{
+    put_desc(f, DESC_ADDR, 0, DATA_ADDR, 60, F_NEXT, QSZ);
+    put_avail(f, 0);
+}
+
+static void bad_loop(Fixture *f)
+{
+    put_desc(f, DESC_ADDR, 0, DATA_ADDR, 60, F_NEXT, 1);
+    put_desc(f, DESC_ADDR, 1, DATA_ADDR, 60, F_NEXT, 0);
+    put_avail(f, 0);
+}
+
+static void bad_indirect_loop(Fixture *f)
+{
+    uint64_t t = DATA_ADDR + 0x8000;
+
+    put_desc(f, t, 0, DATA_ADDR, 60, F_NEXT, 1);
+    put_desc(f, t, 1, DATA_ADDR, 60, F_NEXT, 0);
+    put_desc(f, DESC_ADDR, 0, t, 32, F_INDIRECT, 0);
+    put_avail(f, 0);
+}
+
+static void bad_indirect_nested(Fixture *f)
+{
+    uint64_t t = DATA_ADDR + 0x8000;
+
+    put_desc(f, t, 0, t, 16, F_INDIRECT, 0);
+    put_desc(f, DESC_ADDR, 0, t, 16, F_INDIRECT, 0);
+    put_avail(f, 0);
+}
+
+static void bad_indirect_no_feature(Fixture *f)
+{
+    put_desc(f, DESC_ADDR, 0, DATA_ADDR + 0x8000, 16, F_INDIRECT, 0);
+    put_avail(f, 0);
+}
+
+static void bad_indirect_with_next(Fixture *f)
+{
+    put_desc(f, DESC_ADDR, 0, DATA_ADDR + 0x8000, 16, F_INDIRECT | F_NEXT, 1);
+    put_avail(f, 0);
+}
+
+static void bad_indirect_len0(Fixture *f)
+{
+    put_desc(f, DESC_ADDR, 0, DATA_ADDR + 0x8000, 0, F_INDIRECT, 0);
+    put_avail(f, 0);
+}
+
+static void bad_indirect_len_odd(Fixture *f)
+{
+    put_desc(f, DESC_ADDR, 0, DATA_ADDR + 0x8000, 24, F_INDIRECT, 0);
+    put_avail(f, 0);
+}
+
+static void bad_indirect_too_big(Fixture *f)
+{
+    put_desc(f, DESC_ADDR, 0, DATA_ADDR + 0x8000, 16 * (QSZ + 1),
+             F_INDIRECT, 0);
+    put_avail(f, 0);
+}
+
+static void bad_indirect_outside(Fixture *f)
+{
+    /* A table straddling the end of memory: entry 1 is outside. */
+    uint64_t t = MEM_BASE + MEM_SIZE - 16;
+
+    put_desc(f, t, 0, DATA_ADDR, 60, F_NEXT, 1);
+    put_desc(f, DESC_ADDR, 0, t, 32, F_INDIRECT, 0);
+    put_avail(f, 0);
+}
+
+static void bad_zero_len(Fixture *f)
+{
+    put_desc(f, DESC_ADDR, 0, DATA_ADDR, 0, 0, 0);
+    put_avail(f, 0);
+}
+
+static void bad_chain_len(Fixture *f)
+{
+    put_desc(f, DESC_ADDR, 0, DATA_ADDR, 0x80000000u, F_NEXT, 1);
+    put_desc(f, DESC_ADDR, 1, DATA_ADDR, 0x80000000u, 0, 0);
+    put_avail(f, 0);
+}
+
+static void bad_addr_wrap(Fixture *f)
+{
+    put_desc(f, DESC_ADDR, 0, UINT64_MAX - 10, 60, 0, 0);
+    put_avail(f, 0);
+}
+
+static void bad_read_after_write(Fixture *f)
+{
+    put_desc(f, DESC_ADDR, 0, DATA_ADDR, 60, F_WRITE | F_NEXT, 1);
+    put_desc(f, DESC_ADDR, 1, DATA_ADDR, 60, 0, 0);
+    put_avail(f, 0);
+}
+
+static void bad_direction(Fixture *f)
+{
+    add_simple(f, 0, 60, true);         /* writable in a TX-only ring */
+}
+
+static void bad_desc_table_unmapped(Fixture *f)
+{
+    /* Ring set up inside memory, but the indirect table is outside. */
+    put_desc(f, DESC_ADDR, 0, 0x10, 16, F_INDIRECT, 0);
+    put_avail(f, 0);
+}
+
+static const BadCase bad_cases[] = {
+    { "avail-idx-jump", 0, bad_avail_jump, VRING_ERR_AVAIL_IDX, true, true },
+    { "head-out-of-range", 0, bad_head, VRING_ERR_HEAD, true, true },
+    { "next-out-of-range", 0, bad_next, VRING_ERR_NEXT, true, true },
+    { "loop", 0, bad_loop, VRING_ERR_LOOP, true, true },
+    { "indirect-loop", 1ULL << VRING_F_INDIRECT_DESC, bad_indirect_loop,
+      VRING_ERR_LOOP, true, true },
+    { "indirect-nested", 1ULL << VRING_F_INDIRECT_DESC, bad_indirect_nested,
+      VRING_ERR_INDIRECT_NESTED, true, true },
+    { "indirect-not-negotiated", 0, bad_indirect_no_feature,
+      VRING_ERR_INDIRECT, true, true },
+    { "indirect-with-next", 1ULL << VRING_F_INDIRECT_DESC,
+      bad_indirect_with_next, VRING_ERR_INDIRECT, true, true },
+    { "indirect-len-zero", 1ULL << VRING_F_INDIRECT_DESC, bad_indirect_len0,
+      VRING_ERR_INDIRECT_LEN, true, true },
+    { "indirect-len-not-16", 1ULL << VRING_F_INDIRECT_DESC,
+      bad_indirect_len_odd, VRING_ERR_INDIRECT_LEN, true, true },
+    { "indirect-too-big", 1ULL << VRING_F_INDIRECT_DESC,
+      bad_indirect_too_big, VRING_ERR_INDIRECT_LEN, true, true },
+    { "indirect-straddles-memory-end", 1ULL << VRING_F_INDIRECT_DESC,
+      bad_indirect_outside, VRING_ERR_MEM, true, true },
+    { "indirect-unmapped", 1ULL << VRING_F_INDIRECT_DESC,
+      bad_desc_table_unmapped, VRING_ERR_MEM, true, true },
+    { "zero-length", 0, bad_zero_len, VRING_ERR_ZERO_LEN, true, true },
+    { "chain-length-overflow", 0, bad_chain_len, VRING_ERR_CHAIN_LEN,
+      true, true },
+    { "buffer-address-wraps", 0, bad_addr_wrap, VRING_ERR_MEM, true, true },
+    { "readable-after-writable", 0, bad_read_after_write,
+      VRING_ERR_READ_AFTER_WRITE, true, true },
+    { "writable-in-tx", 0, bad_direction, VRING_ERR_DIRECTION, true, false },
+};
+
+static void test_bad(gconstpointer data)
+{
+    const BadCase *c = data;
+    VringConfig cfg = {
+        .features = c->features, .num = QSZ, .desc = DESC_ADDR,
+        .driver = AVAIL_ADDR, .device = USED_ADDR,
+    };
+    Fixture f;
+
+    fixture_setup(&f, c->features);
+    c->build(&f);
+    publish(&f);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, c->want_out, c->want_in), ==,
+                    -(int)c->err);
+    g_assert_nonnull(vring_strerror(c->err));
+    /* Broken until set up again; a fill is refused too. */
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==,
+                    -VRING_ERR_BROKEN);
+    g_assert_cmpint(vring_fill(&f.vr, &f.chain, 0), ==, VRING_ERR_BROKEN);
+    g_assert_cmpint(vring_setup(&f.vr, &cfg), ==, VRING_OK);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), !=,
+                    -VRING_ERR_BROKEN);
+    fixture_teardown(&f);
+}
+
+/* Regression: a fill with nothing in flight must not corrupt the ring. */
+static void test_regression_fill_without_pop(void)
+{
+    Fixture f;
+
+    fixture_setup(&f, 0);
+    g_assert_cmpint(vring_fill(&f.vr, &f.chain, 0), ==, VRING_ERR_USED);
+    g_assert_cmpuint(used_idx(&f), ==, 0);
+    fixture_teardown(&f);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/vring/split/basic", test_split_basic);
+    g_test_add_func("/vring/split/index-wrap", test_split_wrap);
+    g_test_add_func("/vring/split/indirect", test_indirect);
+    g_test_add_func("/vring/split/event-idx", test_event_idx);
+    g_test_add_func("/vring/split/flags-without-event-idx",
+                    test_no_event_idx_flags);
+    g_test_add_data_func("/vring/copy/bounce", (void *)0, test_copy);
+    g_test_add_data_func("/vring/copy/map-1-byte", (void *)1, test_copy);
+    g_test_add_data_func("/vring/copy/map-whole", (void *)(1 << 20),
+                         test_copy);
+    g_test_add_func("/vring/state/save-restore", test_state);
+    g_test_add_func("/vring/unpop", test_unpop);
+    g_test_add_func("/vring/setup/checks", test_setup_checks);
+    for (unsigned i = 0; i < ARRAY_SIZE(bad_cases); i++) {
+        g_autofree char *path = g_strdup_printf("/vring/bad/%s",
+                                                bad_cases[i].name);
+
+        g_test_add_data_func(path, &bad_cases[i], test_bad);
+    }
+    g_test_add_func("/vring/regression/fill-without-pop",
+                    test_regression_fill_without_pop);
+    return g_test_run();
+}
