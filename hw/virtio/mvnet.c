@@ -590,8 +590,12 @@ static void mvnet_set_config(MdevDevice *mdev, uint32_t offset,
 {
     MvnetDevice *n = to_mvnet(mdev);
 
-    /* Legacy drivers may write the MAC; everything else is read-only. */
-    if (offset + len <= ETH_ALEN &&
+    /*
+     * A legacy driver (features negotiated, without VERSION_1) may write
+     * the MAC; everything else, and everything for a modern driver, is
+     * read-only.
+     */
+    if (offset + len <= ETH_ALEN && n->features &&
         !(n->features & (1ULL << VIRTIO_F_VERSION_1))) {
         memcpy(&n->mac.a[offset], buf, len);
         return;
@@ -718,6 +722,27 @@ static void mvnet_get_stats(Object *obj, Visitor *v, const char *name,
     visit_end_struct(v, NULL);
 }
 
+static void mvnet_query_stats(MdevDevice *mdev, MdevQueueStatsList **stats)
+{
+    static const char *const names[MVNET_NUM_QUEUES] = { "rx", "tx" };
+    MvnetDevice *n = to_mvnet(mdev);
+
+    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
+        MdevQueueStats *s = g_new0(MdevQueueStats, 1);
+        MvnetStats *st = &n->vq[q].stats;
+
+        s->queue = q;
+        s->name = g_strdup(names[q]);
+        s->packets = st->packets;
+        s->bytes = st->bytes;
+        s->drops = st->drops;
+        s->errors = st->errors;
+        s->kicks = st->kicks;
+        s->interrupts = st->interrupts;
+        QAPI_LIST_APPEND(stats, s);
+    }
+}
+
 static void mvnet_device_init(Object *obj)
 {
     MvnetDevice *n = MVNET_DEVICE(obj);
@@ -748,6 +773,7 @@ static void mvnet_device_finalize(Object *obj)
 
 static void mvnet_device_class_init(ObjectClass *oc, void *data)
 {
+    MDEV_DEVICE_CLASS(oc)->query_stats = mvnet_query_stats;
     object_class_property_add_str(oc, "mac", mvnet_get_mac, mvnet_set_mac);
     object_class_property_add(oc, "mtu", "uint16", mvnet_get_mtu,
                               mvnet_set_mtu, NULL, NULL);

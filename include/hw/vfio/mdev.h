@@ -24,6 +24,7 @@
 #ifndef HW_VFIO_MDEV_H
 #define HW_VFIO_MDEV_H
 
+#include "qapi/qapi-types-mdev.h"
 #include "qemu/queue.h"
 #include "qemu/uuid.h"
 #include "qom/object.h"
@@ -85,6 +86,9 @@ struct MdevParent {
 
 struct MdevDeviceClass {
     ObjectClass parent_class;
+
+    /* Optional: append the instance's per-queue counters to *@stats. */
+    void (*query_stats)(MdevDevice *mdev, MdevQueueStatsList **stats);
 };
 
 struct MdevDevice {
