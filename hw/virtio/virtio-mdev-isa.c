@@ -126,7 +126,7 @@ static void virtio_mdev_isa_realize(DeviceState *dev, Error **errp)
     }
     s->slot = slot;
     s->irq = virtio_mdev_isa_irqs[i];
-    s->t.irq = isa_get_irq(ISA_DEVICE(dev), s->irq);
+    isa_connect_gpio_out(ISA_DEVICE(dev), 0, s->irq);
     memory_region_add_subregion(isa_address_space(ISA_DEVICE(dev)),
                                 VIRTIO_MDEV_ISA_BASE +
                                 slot * VIRTIO_MDEV_ISA_STRIDE, &s->t.mmio);
@@ -174,6 +174,9 @@ static void virtio_mdev_isa_init(Object *obj)
 
     s->slot = -1;
     virtio_mdev_transport_init(&s->t, DEVICE(obj));
+    qdev_init_gpio_out(DEVICE(obj), &s->t.irq, 1);
+    object_property_add_uint32_ptr(obj, "isa-irq", &s->irq,
+                                   OBJ_PROP_FLAG_READ);
 }
 
 static const VMStateDescription vmstate_virtio_mdev_isa = {
@@ -208,6 +211,7 @@ static void virtio_mdev_isa_class_init(ObjectClass *klass, void *data)
     rc->phases.hold = virtio_mdev_isa_reset_hold;
     adevc->build_dev_aml = virtio_mdev_isa_build_aml;
     device_class_set_props(dc, virtio_mdev_isa_properties);
+    virtio_mdev_class_add_properties(klass, offsetof(VirtioMdevIsa, t));
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 

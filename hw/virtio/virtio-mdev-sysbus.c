@@ -205,6 +205,7 @@ static void virtio_mdev_sysbus_class_init(ObjectClass *klass, void *data)
     dc->user_creatable = true;
     rc->phases.hold = virtio_mdev_sysbus_reset_hold;
     device_class_set_props(dc, virtio_mdev_sysbus_properties);
+    virtio_mdev_class_add_properties(klass, offsetof(VirtioMdevSysbus, t));
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 

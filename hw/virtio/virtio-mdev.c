@@ -13,6 +13,7 @@
 
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "qapi/visitor.h"
 #include "qemu/log.h"
 #include "qemu/bswap.h"
 #include "migration/vmstate.h"
@@ -606,6 +607,62 @@ void virtio_mdev_transport_unrealize(VirtioMdevTransport *t)
 void virtio_mdev_transport_reset(VirtioMdevTransport *t)
 {
     virtio_mdev_device_reset(t);
+}
+
+/* Guest-physical address of the register window, or -1 when unmapped. */
+static uint64_t virtio_mdev_transport_base(VirtioMdevTransport *t)
+{
+    MemoryRegion *mr = &t->mmio;
+    uint64_t base = 0;
+
+    if (!mr->container) {
+        return UINT64_MAX;
+    }
+    for (; mr; mr = mr->container) {
+        base += mr->addr;
+    }
+    return base;
+}
+
+static VirtioMdevTransport *virtio_mdev_transport_of(Object *obj,
+                                                     void *opaque)
+{
+    return (VirtioMdevTransport *)((char *)obj + (uintptr_t)opaque);
+}
+
+static void virtio_mdev_get_mmio_base(Object *obj, Visitor *v,
+                                      const char *name, void *opaque,
+                                      Error **errp)
+{
+    uint64_t base =
+        virtio_mdev_transport_base(virtio_mdev_transport_of(obj, opaque));
+
+    visit_type_uint64(v, name, &base, errp);
+}
+
+static void virtio_mdev_get_mdev_uuid(Object *obj, Visitor *v,
+                                      const char *name, void *opaque,
+                                      Error **errp)
+{
+    VirtioMdevTransport *t = virtio_mdev_transport_of(obj, opaque);
+    char *uuid = t->mdev ? t->mdev->uuid_str : (char *)"";
+
+    visit_type_str(v, name, &uuid, errp);
+}
+
+void virtio_mdev_class_add_properties(ObjectClass *oc, size_t offset)
+{
+    object_class_property_add(oc, "mmio-base", "uint64",
+                              virtio_mdev_get_mmio_base, NULL, NULL,
+                              (void *)(uintptr_t)offset);
+    object_class_property_set_description(oc, "mmio-base",
+        "Guest-physical address of the virtio-mmio register window "
+        "(read-only)");
+    object_class_property_add(oc, "mdev-uuid", "str",
+                              virtio_mdev_get_mdev_uuid, NULL, NULL,
+                              (void *)(uintptr_t)offset);
+    object_class_property_set_description(oc, "mdev-uuid",
+        "UUID of the bound mdev instance, given or generated (read-only)");
 }
 
 static int virtio_mdev_transport_post_load(void *opaque, int version_id)

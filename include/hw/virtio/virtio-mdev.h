@@ -150,6 +150,13 @@ void virtio_mdev_transport_unrealize(VirtioMdevTransport *t);
 void virtio_mdev_transport_reset(VirtioMdevTransport *t);
 extern const VMStateDescription vmstate_virtio_mdev_transport;
 
+/*
+ * Read-only QOM properties of a front-end whose VirtioMdevTransport is at
+ * @offset in its instance: mmio-base (guest-physical address of the
+ * registers) and mdev-uuid (the bound instance, given or generated).
+ */
+void virtio_mdev_class_add_properties(ObjectClass *oc, size_t offset);
+
 /* Properties of every front-end's virtio-mdev and virtio-mdev-net. */
 #define DEFINE_VIRTIO_MDEV_PROPERTIES(_state, _t)                    \
     DEFINE_PROP_STRING("mdev-parent", _state, _t.parent_id),         \

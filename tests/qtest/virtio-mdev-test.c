@@ -1,0 +1,1190 @@
+/*
+ * qtest of virtio-mdev, the mdev core and mvnet
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Everything goes through the device's real MMIO registers and split rings
+ * built in guest memory by a small driver here; nothing is mocked.  Runs on
+ * x86_64 (pc, q35, microvm: the ISA front-end) and aarch64 (virt: the
+ * platform-bus front-end).  Start-up errors are checked by running QEMU
+ * and reading its error message.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/bswap.h"
+#include "libqtest.h"
+#include "libqos/fw_cfg.h"
+#include "qobject/qdict.h"
+#include "qobject/qlist.h"
+#include "standard-headers/linux/virtio_mmio.h"
+#include "standard-headers/linux/virtio_config.h"
+#include "standard-headers/linux/virtio_net.h"
+#include "standard-headers/linux/virtio_ring.h"
+
+#define MAGIC               0x74726976
+#define QEMU_VENDOR         0x554d4551
+#define X86_BASE            0xfed60000ULL
+#define X86_STRIDE          0x1000
+#define VIRT_PBUS_BASE      0x0c000000ULL
+#define VIRT_PBUS_SPI       112
+#define VIRT_FW_CFG         0x09020000ULL
+#define QSZ                 16
+#define HDR_LEN             12      /* virtio_net_hdr_mrg_rxbuf */
+#define LEGACY_HDR_LEN      10      /* virtio_net_hdr */
+#define S_ACK_DRIVER        (VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER)
+
+#define F(bit)              (1ULL << (bit))
+#define BASE_FEATURES       (F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_MAC) | \
+                             F(VIRTIO_NET_F_STATUS) | F(VIRTIO_NET_F_MTU))
+
+typedef struct TQueue {
+    uint16_t idx;
+    uint64_t desc, avail, used;
+    uint16_t avail_idx;
+    uint16_t used_seen;
+} TQueue;
+
+typedef struct Dev {
+    QTestState *qts;
+    uint64_t base;
+    const char *path;       /* QOM path of the transport */
+    bool legacy;
+    uint64_t mem;           /* next free guest memory */
+    TQueue rx, tx;
+} Dev;
+
+static const char *machine;
+
+static bool is_arm(void)
+{
+    return !strcmp(qtest_get_arch(), "aarch64");
+}
+
+static uint64_t ram_base(void)
+{
+    return is_arm() ? 0x40000000ULL : 0;
+}
+
+static uint32_t rd(Dev *d, uint32_t off)
+{
+    return qtest_readl(d->qts, d->base + off);
+}
+
+static void wr(Dev *d, uint32_t off, uint32_t val)
+{
+    qtest_writel(d->qts, d->base + off, val);
+}
+
+static QTestState *start(const char *extra)
+{
+    return qtest_initf("-M %s%s -nodefaults %s", machine,
+                       is_arm() ? " -cpu cortex-a57" : "", extra);
+}
+
+/* qom-get @prop of @path; the caller unrefs the whole response. */
+static QDict *qom_get(QTestState *qts, const char *path, const char *prop)
+{
+    QDict *r = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments': "
+                         "{'path': %s, 'property': %s}}", path, prop);
+
+    g_assert_true(qdict_haskey(r, "return"));
+    return r;
+}
+
+/* Bind a Dev to the transport with QOM path @path. */
+static void dev_init(Dev *d, QTestState *qts, const char *path)
+{
+    QDict *r;
+
+    memset(d, 0, sizeof(*d));
+    d->qts = qts;
+    d->path = path;
+    r = qom_get(qts, path, "mmio-base");
+    d->base = qdict_get_int(r, "return");
+    qobject_unref(r);
+    r = qom_get(qts, path, "legacy");
+    d->legacy = qdict_get_bool(r, "return");
+    qobject_unref(r);
+    d->mem = ram_base() + 0x400000;
+}
+
+static uint64_t dev_alloc(Dev *d, uint64_t size)
+{
+    uint64_t a = QEMU_ALIGN_UP(d->mem, 4096);
+
+    d->mem = a + size;
+    qtest_memset(d->qts, a, 0, size);
+    return a;
+}
+
+static char *qom_get_str(QTestState *qts, const char *path, const char *prop)
+{
+    QDict *r = qom_get(qts, path, prop);
+    char *s = g_strdup(qdict_get_str(r, "return"));
+
+    qobject_unref(r);
+    return s;
+}
+
+/* /objects/<parent>/<uuid>: the mdev instance behind a transport. */
+static char *mdev_path(Dev *d, const char *parent)
+{
+    g_autofree char *uuid = qom_get_str(d->qts, d->path, "mdev-uuid");
+
+    return g_strdup_printf("/objects/%s/%s", parent, uuid);
+}
+
+/* Negotiate @features; returns the status byte read back. */
+static uint32_t dev_negotiate(Dev *d, uint64_t features)
+{
+    wr(d, VIRTIO_MMIO_STATUS, 0);
+    wr(d, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+    wr(d, VIRTIO_MMIO_STATUS, S_ACK_DRIVER);
+    wr(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+    wr(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
+    if (d->legacy) {
+        return rd(d, VIRTIO_MMIO_STATUS);
+    }
+    wr(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+    wr(d, VIRTIO_MMIO_DRIVER_FEATURES, features >> 32);
+    wr(d, VIRTIO_MMIO_STATUS, S_ACK_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
+    return rd(d, VIRTIO_MMIO_STATUS);
+}
+
+static void queue_setup(Dev *d, TQueue *q, uint16_t idx)
+{
+    memset(q, 0, sizeof(*q));
+    q->idx = idx;
+    q->desc = dev_alloc(d, 3 * 4096);
+    q->avail = q->desc + 16 * QSZ;
+    wr(d, VIRTIO_MMIO_QUEUE_SEL, idx);
+    g_assert_cmpuint(rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX), ==, 256);
+    wr(d, VIRTIO_MMIO_QUEUE_NUM, QSZ);
+    if (d->legacy) {
+        /* Legacy layout: avail after the table, used on the next page. */
+        q->used = q->desc + 4096;
+        wr(d, VIRTIO_MMIO_QUEUE_ALIGN, 4096);
+        wr(d, VIRTIO_MMIO_QUEUE_PFN, q->desc >> 12);
+        g_assert_cmpuint(rd(d, VIRTIO_MMIO_QUEUE_PFN), ==, q->desc >> 12);
+        return;
+    }
+    q->avail = q->desc + 0x1000;
+    q->used = q->desc + 0x2000;
+    g_assert_cmpuint(rd(d, VIRTIO_MMIO_QUEUE_READY), ==, 0);
+    wr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, q->desc);
+    wr(d, VIRTIO_MMIO_QUEUE_DESC_HIGH, q->desc >> 32);
+    wr(d, VIRTIO_MMIO_QUEUE_AVAIL_LOW, q->avail);
+    wr(d, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, q->avail >> 32);
+    wr(d, VIRTIO_MMIO_QUEUE_USED_LOW, q->used);
+    wr(d, VIRTIO_MMIO_QUEUE_USED_HIGH, q->used >> 32);
+    wr(d, VIRTIO_MMIO_QUEUE_READY, 1);
+    g_assert_cmpuint(rd(d, VIRTIO_MMIO_QUEUE_READY), ==, 1);
+}
+
+/* Full bring-up: features, both queues, DRIVER_OK. */
+static void dev_start(Dev *d, uint64_t features)
+{
+    uint32_t status = dev_negotiate(d, features);
+
+    if (!d->legacy) {
+        g_assert_cmphex(status & VIRTIO_CONFIG_S_FEATURES_OK, ==,
+                        VIRTIO_CONFIG_S_FEATURES_OK);
+    }
+    queue_setup(d, &d->rx, 0);
+    queue_setup(d, &d->tx, 1);
+    wr(d, VIRTIO_MMIO_STATUS, S_ACK_DRIVER | VIRTIO_CONFIG_S_DRIVER_OK |
+       (d->legacy ? 0 : VIRTIO_CONFIG_S_FEATURES_OK));
+}
+
+static void put_desc(Dev *d, TQueue *q, uint16_t i, uint64_t addr,
+                     uint32_t len, uint16_t flags, uint16_t next)
+{
+    uint8_t b[16];
+
+    stq_le_p(b, addr);
+    stl_le_p(b + 8, len);
+    stw_le_p(b + 12, flags);
+    stw_le_p(b + 14, next);
+    qtest_memwrite(d->qts, q->desc + 16 * i, b, sizeof(b));
+}
+
+static void avail_push(Dev *d, TQueue *q, uint16_t head)
+{
+    qtest_writew(d->qts, q->avail + 4 + 2 * (q->avail_idx % QSZ), head);
+    q->avail_idx++;
+    qtest_writew(d->qts, q->avail + 2, q->avail_idx);
+}
+
+static void kick(Dev *d, TQueue *q)
+{
+    wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, q->idx);
+}
+
+static uint16_t used_idx(Dev *d, TQueue *q)
+{
+    return qtest_readw(d->qts, q->used + 2);
+}
+
+static void used_elem(Dev *d, TQueue *q, uint16_t i, uint32_t *id,
+                      uint32_t *len)
+{
+    *id = qtest_readl(d->qts, q->used + 4 + 8 * (i % QSZ));
+    *len = qtest_readl(d->qts, q->used + 8 + 8 * (i % QSZ));
+}
+
+/* Let the device's bottom half run until @q's used index reaches @want. */
+static bool wait_used(Dev *d, TQueue *q, uint16_t want)
+{
+    for (int i = 0; i < 2000; i++) {
+        if (used_idx(d, q) == want) {
+            return true;
+        }
+        g_usleep(500);
+    }
+    return used_idx(d, q) == want;
+}
+
+/* Post RX buffer @i (descriptor slot = i % QSZ) of @len bytes. */
+static uint64_t post_rx(Dev *d, uint16_t slot, uint32_t len)
+{
+    uint64_t buf = dev_alloc(d, len);
+
+    put_desc(d, &d->rx, slot, buf, len, VRING_DESC_F_WRITE, 0);
+    avail_push(d, &d->rx, slot);
+    return buf;
+}
+
+static void frame_fill(uint8_t *f, size_t len, uint32_t seed)
+{
+    for (size_t i = 0; i < len; i++) {
+        f[i] = seed * 31 + i * 7 + (i >> 8);
+    }
+}
+
+/* Transmit a @len-byte frame (plus @hdr header bytes) in slot @slot. */
+static void send_frame(Dev *d, uint16_t slot, size_t hdr, size_t len,
+                       uint32_t seed)
+{
+    g_autofree uint8_t *f = g_malloc0(hdr + len);
+    uint64_t buf = dev_alloc(d, hdr + len);
+
+    frame_fill(f + hdr, len, seed);
+    qtest_memwrite(d->qts, buf, f, hdr + len);
+    put_desc(d, &d->tx, slot, buf, hdr + len, 0, 0);
+    avail_push(d, &d->tx, slot);
+}
+
+static void check_rx(Dev *d, uint64_t buf, size_t hdr, size_t len,
+                     uint32_t seed, uint16_t num_buffers)
+{
+    g_autofree uint8_t *want = g_malloc0(len);
+    g_autofree uint8_t *got = g_malloc0(hdr + len);
+
+    frame_fill(want, len, seed);
+    qtest_memread(d->qts, buf, got, hdr + len);
+    g_assert_cmpmem(got + hdr, len, want, len);
+    if (hdr == HDR_LEN) {
+        g_assert_cmpuint(lduw_le_p(got + 10), ==, num_buffers);
+    }
+}
+
+static QDict *qom_get_dict(QTestState *qts, const char *path,
+                           const char *prop)
+{
+    QDict *r = qom_get(qts, path, prop);
+    QDict *v = qdict_get_qdict(r, "return");
+
+    qobject_ref(v);
+    qobject_unref(r);
+    return v;
+}
+
+static uint64_t stat_of(Dev *d, const char *queue, const char *field)
+{
+    g_autofree char *p = mdev_path(d, "mvnet-default");
+    QDict *s = qom_get_dict(d->qts, p, queue);
+    uint64_t v = qdict_get_int(s, field);
+
+    qobject_unref(s);
+    return v;
+}
+
+/* ---- identification and registers ---- */
+
+static void test_ids(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0 "
+                            "-device virtio-mdev-net,id=n1,legacy=on");
+    Dev d, l;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    dev_init(&l, qts, "/machine/peripheral/n1");
+    if (!is_arm()) {
+        g_assert_cmphex(d.base, ==, X86_BASE);
+        g_assert_cmphex(l.base, ==, X86_BASE + X86_STRIDE);
+    } else {
+        g_assert_cmphex(d.base & ~0x1ffffffULL, ==, VIRT_PBUS_BASE);
+    }
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_MAGIC_VALUE), ==, MAGIC);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_VERSION), ==, 2);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_DEVICE_ID), ==, 1);
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_VENDOR_ID), ==, QEMU_VENDOR);
+    g_assert_cmphex(rd(&l, VIRTIO_MMIO_MAGIC_VALUE), ==, MAGIC);
+    g_assert_cmpuint(rd(&l, VIRTIO_MMIO_VERSION), ==, 1);
+    g_assert_cmpuint(rd(&l, VIRTIO_MMIO_DEVICE_ID), ==, 1);
+    qtest_quit(qts);
+}
+
+static void test_features(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0 "
+                            "-device virtio-mdev-net,id=n1,legacy=on");
+    uint64_t f;
+    Dev d, l;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    dev_init(&l, qts, "/machine/peripheral/n1");
+    wr(&d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+    f = rd(&d, VIRTIO_MMIO_DEVICE_FEATURES);
+    wr(&d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+    f |= (uint64_t)rd(&d, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+    g_assert_cmphex(f & BASE_FEATURES, ==, BASE_FEATURES);
+    g_assert_true(f & F(VIRTIO_NET_F_MRG_RXBUF));
+    g_assert_true(f & F(VIRTIO_RING_F_EVENT_IDX));
+    g_assert_true(f & F(VIRTIO_RING_F_INDIRECT_DESC));
+    wr(&d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 2);
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_DEVICE_FEATURES), ==, 0);
+
+    /* An accepted subset keeps FEATURES_OK ... */
+    g_assert_cmphex(dev_negotiate(&d, BASE_FEATURES) &
+                    VIRTIO_CONFIG_S_FEATURES_OK, ==,
+                    VIRTIO_CONFIG_S_FEATURES_OK);
+    /* ... a feature the device did not offer is rejected. */
+    g_assert_cmphex(dev_negotiate(&d, BASE_FEATURES | F(VIRTIO_NET_F_GUEST_TSO4)) &
+                    VIRTIO_CONFIG_S_FEATURES_OK, ==, 0);
+    g_assert_cmphex(dev_negotiate(&d, BASE_FEATURES | F(63)) &
+                    VIRTIO_CONFIG_S_FEATURES_OK, ==, 0);
+
+    /* Legacy: one 32-bit window, no VERSION_1. */
+    wr(&l, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+    f = rd(&l, VIRTIO_MMIO_DEVICE_FEATURES);
+    g_assert_true(f & F(VIRTIO_NET_F_MAC));
+    wr(&l, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+    g_assert_cmphex(rd(&l, VIRTIO_MMIO_DEVICE_FEATURES), ==, 0);
+    qtest_quit(qts);
+}
+
+static void test_queues(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0");
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    dev_negotiate(&d, BASE_FEATURES);
+    wr(&d, VIRTIO_MMIO_QUEUE_SEL, 2);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_QUEUE_NUM_MAX), ==, 0);
+    /* QueueReady on a queue that does not exist stays 0 */
+    wr(&d, VIRTIO_MMIO_QUEUE_READY, 1);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_QUEUE_READY), ==, 0);
+
+    /* Size 0, above the max, or not a power of 2: the queue stays off. */
+    wr(&d, VIRTIO_MMIO_QUEUE_SEL, 0);
+    wr(&d, VIRTIO_MMIO_QUEUE_NUM, 0);
+    wr(&d, VIRTIO_MMIO_QUEUE_READY, 1);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_QUEUE_READY), ==, 0);
+    wr(&d, VIRTIO_MMIO_QUEUE_NUM, 12);
+    wr(&d, VIRTIO_MMIO_QUEUE_DESC_LOW, ram_base() + 0x400000);
+    wr(&d, VIRTIO_MMIO_QUEUE_AVAIL_LOW, ram_base() + 0x401000);
+    wr(&d, VIRTIO_MMIO_QUEUE_USED_LOW, ram_base() + 0x402000);
+    wr(&d, VIRTIO_MMIO_QUEUE_READY, 1);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_QUEUE_READY), ==, 0);
+    /* A misaligned used ring is refused too. */
+    wr(&d, VIRTIO_MMIO_QUEUE_NUM, 16);
+    wr(&d, VIRTIO_MMIO_QUEUE_USED_LOW, ram_base() + 0x402002);
+    wr(&d, VIRTIO_MMIO_QUEUE_READY, 1);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_QUEUE_READY), ==, 0);
+
+    queue_setup(&d, &d.rx, 0);
+    queue_setup(&d, &d.tx, 1);
+    wr(&d, VIRTIO_MMIO_QUEUE_SEL, 1);
+    wr(&d, VIRTIO_MMIO_QUEUE_READY, 0);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_QUEUE_READY), ==, 0);
+    wr(&d, VIRTIO_MMIO_QUEUE_SEL, 0);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_QUEUE_READY), ==, 1);
+
+    /* Reset clears every queue. */
+    wr(&d, VIRTIO_MMIO_STATUS, 0);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS), ==, 0);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_QUEUE_READY), ==, 0);
+    qtest_quit(qts);
+}
+
+static void test_config(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0,"
+                            "mac=02:11:22:33:44:55,mtu=9000");
+    uint8_t mac[6];
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    for (int i = 0; i < 6; i++) {
+        mac[i] = qtest_readb(qts, d.base + 0x100 + i);
+    }
+    g_assert_cmpmem(mac, 6, "\x02\x11\x22\x33\x44\x55", 6);
+    g_assert_cmphex(qtest_readw(qts, d.base + 0x100), ==, 0x1102);
+    g_assert_cmphex(qtest_readw(qts, d.base + 0x104), ==, 0x5544);
+    g_assert_cmphex(qtest_readl(qts, d.base + 0x100), ==, 0x33221102);
+    /* status: link up; max_virtqueue_pairs 1; mtu */
+    g_assert_cmphex(qtest_readw(qts, d.base + 0x106), ==,
+                    VIRTIO_NET_S_LINK_UP);
+    g_assert_cmpuint(qtest_readw(qts, d.base + 0x108), ==, 1);
+    g_assert_cmpuint(qtest_readw(qts, d.base + 0x10a), ==, 9000);
+    g_assert_cmpuint(qtest_readl(qts, d.base + 0x108), ==, 1 | 9000 << 16);
+    /* The last byte is readable; past the config size reads 0. */
+    g_assert_cmpuint(qtest_readb(qts, d.base + 0x10b), ==, 9000 >> 8);
+    g_assert_cmpuint(qtest_readb(qts, d.base + 0x10c), ==, 0);
+    g_assert_cmpuint(qtest_readw(qts, d.base + 0x10c), ==, 0);
+    g_assert_cmpuint(qtest_readl(qts, d.base + 0x10c), ==, 0);
+    g_assert_cmpuint(qtest_readl(qts, d.base + 0x1fc), ==, 0);
+    /*
+     * An unaligned access across the end is split by the memory core into
+     * aligned pieces, each checked: the byte inside reads, the one past
+     * the end reads 0.
+     */
+    g_assert_cmphex(qtest_readw(qts, d.base + 0x10b), ==, 9000 >> 8);
+    /* The config space is read-only, before and after negotiation. */
+    qtest_writeb(qts, d.base + 0x100, 0xff);
+    g_assert_cmpuint(qtest_readb(qts, d.base + 0x100), ==, 0x02);
+    dev_negotiate(&d, BASE_FEATURES);
+    qtest_writel(qts, d.base + 0x100, 0xffffffff);
+    g_assert_cmphex(qtest_readl(qts, d.base + 0x100), ==, 0x33221102);
+    qtest_quit(qts);
+}
+
+static void test_bad_access(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0");
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    /* Registers take only 32-bit accesses. */
+    g_assert_cmphex(qtest_readw(qts, d.base + VIRTIO_MMIO_MAGIC_VALUE), ==, 0);
+    g_assert_cmphex(qtest_readb(qts, d.base + VIRTIO_MMIO_VERSION), ==, 0);
+    g_assert_cmphex(qtest_readq(qts, d.base + VIRTIO_MMIO_MAGIC_VALUE), ==, 0);
+    qtest_writew(qts, d.base + VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS), ==, 0);
+    /* Read-only registers ignore writes. */
+    wr(&d, VIRTIO_MMIO_MAGIC_VALUE, 0);
+    wr(&d, VIRTIO_MMIO_DEVICE_ID, 5);
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_MAGIC_VALUE), ==, MAGIC);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_DEVICE_ID), ==, 1);
+    /* Write-only registers read as 0. */
+    wr(&d, VIRTIO_MMIO_QUEUE_SEL, 1);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_QUEUE_SEL), ==, 0);
+    /* A queue select beyond the slots is ignored. */
+    wr(&d, VIRTIO_MMIO_QUEUE_SEL, 1000);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_QUEUE_NUM_MAX), ==, 256);
+    /* Legacy registers do not exist in the modern layout. */
+    wr(&d, VIRTIO_MMIO_QUEUE_PFN, 0x400);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_QUEUE_PFN), ==, 0);
+    wr(&d, VIRTIO_MMIO_GUEST_PAGE_SIZE, 4096);
+    /* Unknown offsets, notifying a queue that does not exist. */
+    wr(&d, 0x0f0, 1);
+    g_assert_cmpuint(rd(&d, 0x0f0), ==, 0);
+    wr(&d, VIRTIO_MMIO_QUEUE_NOTIFY, 7);
+    wr(&d, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffff);
+    /* No shared memory regions. */
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_SHM_LEN_LOW), ==, 0xffffffff);
+    /* Still alive and sane. */
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_MAGIC_VALUE), ==, MAGIC);
+    qtest_quit(qts);
+}
+
+/* ---- interrupts, datapath ---- */
+
+static void intercept_irq(Dev *d)
+{
+    if (is_arm()) {
+        qtest_irq_intercept_out_named(d->qts, d->path, "sysbus-irq");
+    } else {
+        qtest_irq_intercept_out(d->qts, d->path);
+    }
+}
+
+static void test_loopback(bool legacy)
+{
+    QTestState *qts = start(legacy ? "-device virtio-mdev-net,id=n0,legacy=on"
+                                   : "-device virtio-mdev-net,id=n0");
+    size_t hdr = legacy ? LEGACY_HDR_LEN : HDR_LEN;
+    uint64_t rxbuf[QSZ];
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    intercept_irq(&d);
+    dev_start(&d, legacy ? F(VIRTIO_NET_F_MAC) : BASE_FEATURES);
+    g_assert_false(qtest_get_irq(qts, 0));
+
+    /* Many sizes, in order, each into its own receive buffer. */
+    for (unsigned n = 0; n < 40; n++) {
+        size_t len = n == 0 ? 60 : n == 1 ? 1514 : 60 + (n * 337) % 1455;
+        uint16_t slot = n % QSZ;
+        uint32_t id, ulen;
+
+        rxbuf[slot] = post_rx(&d, slot, 2048);
+        send_frame(&d, slot, hdr, len, n);
+        kick(&d, &d.tx);
+        g_assert_true(wait_used(&d, &d.tx, n + 1));
+        g_assert_true(wait_used(&d, &d.rx, n + 1));
+        used_elem(&d, &d.rx, n, &id, &ulen);
+        g_assert_cmpuint(id, ==, slot);
+        g_assert_cmpuint(ulen, ==, hdr + len);
+        check_rx(&d, rxbuf[slot], hdr, len, n, 1);
+
+        /* A level interrupt: bit 0 until acknowledged. */
+        g_assert_cmphex(rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS) &
+                        VIRTIO_MMIO_INT_VRING, ==, VIRTIO_MMIO_INT_VRING);
+        g_assert_true(qtest_get_irq(qts, 0));
+        wr(&d, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+        g_assert_cmphex(rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS), ==, 0);
+        g_assert_false(qtest_get_irq(qts, 0));
+    }
+    g_assert_cmpuint(stat_of(&d, "tx-stats", "packets"), ==, 40);
+    g_assert_cmpuint(stat_of(&d, "rx-stats", "packets"), ==, 40);
+    g_assert_cmpuint(stat_of(&d, "tx-stats", "kicks"), ==, 40);
+
+    /* Reset: status 0, queues off, interrupt status and line cleared. */
+    rxbuf[0] = post_rx(&d, 0, 2048);
+    send_frame(&d, 0, hdr, 100, 99);
+    kick(&d, &d.tx);
+    g_assert_true(wait_used(&d, &d.rx, 41));
+    g_assert_true(qtest_get_irq(qts, 0));
+    wr(&d, VIRTIO_MMIO_STATUS, 0);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS), ==, 0);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS), ==, 0);
+    g_assert_false(qtest_get_irq(qts, 0));
+    if (!legacy) {
+        wr(&d, VIRTIO_MMIO_QUEUE_SEL, 1);
+        g_assert_cmpuint(rd(&d, VIRTIO_MMIO_QUEUE_READY), ==, 0);
+    } else {
+        wr(&d, VIRTIO_MMIO_QUEUE_SEL, 1);
+        g_assert_cmpuint(rd(&d, VIRTIO_MMIO_QUEUE_PFN), ==, 0);
+    }
+    qtest_quit(qts);
+}
+
+static void test_loopback_modern(void)
+{
+    test_loopback(false);
+}
+
+static void test_loopback_legacy(void)
+{
+    test_loopback(true);
+}
+
+static void test_mrg_rxbuf(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0");
+    uint64_t buf[4];
+    uint8_t *got, want[1000];
+    uint32_t id, len;
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    dev_start(&d, BASE_FEATURES | F(VIRTIO_NET_F_MRG_RXBUF));
+    for (int i = 0; i < 4; i++) {
+        buf[i] = post_rx(&d, i, 256);
+    }
+    send_frame(&d, 0, HDR_LEN, 1000, 7);
+    kick(&d, &d.tx);
+    g_assert_true(wait_used(&d, &d.tx, 1));
+    g_assert_true(wait_used(&d, &d.rx, 4));
+    /* 1012 bytes over four 256-byte buffers, num_buffers = 4 */
+    got = g_malloc(1024);
+    for (int i = 0; i < 4; i++) {
+        used_elem(&d, &d.rx, i, &id, &len);
+        g_assert_cmpuint(id, ==, i);
+        g_assert_cmpuint(len, ==, i < 3 ? 256 : 1012 - 768);
+        qtest_memread(qts, buf[i], got + 256 * i, 256);
+    }
+    g_assert_cmpuint(lduw_le_p(got + 10), ==, 4);
+    frame_fill(want, sizeof(want), 7);
+    g_assert_cmpmem(got + HDR_LEN, 1000, want, 1000);
+    g_free(got);
+    qtest_quit(qts);
+}
+
+static void test_backpressure(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0");
+    uint64_t rx;
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    dev_start(&d, BASE_FEATURES);
+    /* TX before any RX buffer: the frame waits, it is not dropped. */
+    send_frame(&d, 0, HDR_LEN, 500, 1);
+    send_frame(&d, 1, HDR_LEN, 600, 2);
+    kick(&d, &d.tx);
+    g_assert_false(wait_used(&d, &d.tx, 1));
+    g_assert_cmpuint(stat_of(&d, "tx-stats", "drops"), ==, 0);
+
+    /* One RX buffer: one frame goes through, the second keeps waiting. */
+    rx = post_rx(&d, 0, 2048);
+    kick(&d, &d.rx);
+    g_assert_true(wait_used(&d, &d.tx, 1));
+    g_assert_true(wait_used(&d, &d.rx, 1));
+    check_rx(&d, rx, HDR_LEN, 500, 1, 1);
+    g_assert_false(wait_used(&d, &d.tx, 2));
+    rx = post_rx(&d, 1, 2048);
+    kick(&d, &d.rx);
+    g_assert_true(wait_used(&d, &d.tx, 2));
+    check_rx(&d, rx, HDR_LEN, 600, 2, 1);
+
+    /* Too large for the RX chain without MRG_RXBUF: an error, no truncation */
+    post_rx(&d, 2, 100);
+    send_frame(&d, 2, HDR_LEN, 500, 3);
+    kick(&d, &d.tx);
+    g_assert_true(wait_used(&d, &d.tx, 3));
+    g_assert_cmpuint(used_idx(&d, &d.rx), ==, 2);
+    g_assert_cmpuint(stat_of(&d, "rx-stats", "errors"), ==, 1);
+    qtest_quit(qts);
+}
+
+static void test_link(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0");
+    g_autofree char *mdev = NULL;
+    uint32_t gen;
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    intercept_irq(&d);
+    dev_start(&d, BASE_FEATURES);
+    mdev = mdev_path(&d, "mvnet-default");
+    gen = rd(&d, VIRTIO_MMIO_CONFIG_GENERATION);
+
+    qtest_qmp_assert_success(qts, "{'execute': 'qom-set', 'arguments': "
+                             "{'path': %s, 'property': 'link', "
+                             "'value': false}}", mdev);
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS), ==,
+                    VIRTIO_MMIO_INT_CONFIG);
+    g_assert_true(qtest_get_irq(qts, 0));
+    g_assert_cmphex(qtest_readw(qts, d.base + 0x106), ==, 0);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_CONFIG_GENERATION), !=, gen);
+    wr(&d, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
+    g_assert_false(qtest_get_irq(qts, 0));
+
+    /* Link down: transmitted frames complete and count as dropped. */
+    post_rx(&d, 0, 2048);
+    send_frame(&d, 0, HDR_LEN, 100, 1);
+    kick(&d, &d.tx);
+    g_assert_true(wait_used(&d, &d.tx, 1));
+    g_assert_cmpuint(used_idx(&d, &d.rx), ==, 0);
+    g_assert_cmpuint(stat_of(&d, "tx-stats", "drops"), ==, 1);
+    wr(&d, VIRTIO_MMIO_INTERRUPT_ACK, rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS));
+
+    qtest_qmp_assert_success(qts, "{'execute': 'qom-set', 'arguments': "
+                             "{'path': %s, 'property': 'link', "
+                             "'value': true}}", mdev);
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS), ==,
+                    VIRTIO_MMIO_INT_CONFIG);
+    g_assert_cmphex(qtest_readw(qts, d.base + 0x106), ==,
+                    VIRTIO_NET_S_LINK_UP);
+    qtest_quit(qts);
+}
+
+/* A ring violation: NEEDS_RESET and a config interrupt; reset recovers. */
+static void test_broken(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0");
+    uint64_t rx;
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    intercept_irq(&d);
+    dev_start(&d, BASE_FEATURES);
+    post_rx(&d, 0, 2048);
+    put_desc(&d, &d.tx, 0, ram_base() + 0x500000, 100, VRING_DESC_F_NEXT, 0);
+    avail_push(&d, &d.tx, 0);           /* a chain that loops onto itself */
+    kick(&d, &d.tx);
+    for (int i = 0; i < 200 && !(rd(&d, VIRTIO_MMIO_STATUS) &
+                                 VIRTIO_CONFIG_S_NEEDS_RESET); i++) {
+        g_usleep(1000);
+    }
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
+                    ==, VIRTIO_CONFIG_S_NEEDS_RESET);
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS) &
+                    VIRTIO_MMIO_INT_CONFIG, ==, VIRTIO_MMIO_INT_CONFIG);
+    g_assert_true(qtest_get_irq(qts, 0));
+    /* Further kicks are ignored: nothing is completed. */
+    kick(&d, &d.tx);
+    g_assert_false(wait_used(&d, &d.tx, 1));
+
+    /* The driver writing status keeps NEEDS_RESET; reset clears it. */
+    wr(&d, VIRTIO_MMIO_STATUS, S_ACK_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
+       VIRTIO_CONFIG_S_DRIVER_OK);
+    g_assert_true(rd(&d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
+    wr(&d, VIRTIO_MMIO_STATUS, 0);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS), ==, 0);
+    g_assert_false(qtest_get_irq(qts, 0));
+    dev_start(&d, BASE_FEATURES);
+    rx = post_rx(&d, 0, 2048);
+    send_frame(&d, 0, HDR_LEN, 300, 5);
+    kick(&d, &d.tx);
+    g_assert_true(wait_used(&d, &d.rx, 1));
+    check_rx(&d, rx, HDR_LEN, 300, 5, 1);
+    qtest_quit(qts);
+}
+
+/* ---- several instances, parents, UUIDs ---- */
+
+static void test_instances(void)
+{
+    QTestState *qts = start(
+        "-object mvnet,id=p1,max-instances=2 -object mvnet,id=p2 "
+        "-device virtio-mdev,id=a,mdev-parent=p1,mdev-type=mvnet-virtio,"
+        "uuid=6b2e6a1c-1b2c-4d1e-9a51-0e3f00000001 "
+        "-device virtio-mdev,id=b,mdev-parent=p1,mdev-type=mvnet-virtio "
+        "-device virtio-mdev,id=c,mdev-parent=p2,mdev-type=mvnet-virtio "
+        "-device virtio-mdev-net,id=e");
+    const char *ids[] = { "a", "b", "c", "e" };
+    uint64_t bases[4];
+    g_autofree char *uuid_a = NULL, *uuid_b = NULL;
+    g_autofree char *type = NULL, *cls = NULL, *transport = NULL;
+
+    for (int i = 0; i < 4; i++) {
+        g_autofree char *path = g_strdup_printf("/machine/peripheral/%s",
+                                                ids[i]);
+        Dev d;
+
+        dev_init(&d, qts, path);
+        bases[i] = d.base;
+        g_assert_cmphex(rd(&d, VIRTIO_MMIO_MAGIC_VALUE), ==, MAGIC);
+        g_assert_cmpuint(rd(&d, VIRTIO_MMIO_DEVICE_ID), ==, 1);
+        for (int j = 0; j < i; j++) {
+            g_assert_cmphex(bases[j], !=, bases[i]);
+        }
+    }
+    uuid_a = qom_get_str(qts, "/machine/peripheral/a", "mdev-uuid");
+    g_assert_cmpstr(uuid_a, ==, "6b2e6a1c-1b2c-4d1e-9a51-0e3f00000001");
+    uuid_b = qom_get_str(qts, "/machine/peripheral/b", "mdev-uuid");
+    g_assert_cmpuint(strlen(uuid_b), ==, 36);
+    g_assert_cmpstr(uuid_b, !=, uuid_a);
+
+    /* The instance, as a child of its parent */
+    type = qom_get_str(qts, "/objects/p1/6b2e6a1c-1b2c-4d1e-9a51-0e3f00000001",
+                       "mdev-type");
+    g_assert_cmpstr(type, ==, "mvnet-virtio");
+    cls = qom_get_str(qts, "/objects/p1/6b2e6a1c-1b2c-4d1e-9a51-0e3f00000001",
+                      "class");
+    g_assert_cmpstr(cls, ==, "virtio");
+    transport = qom_get_str(qts,
+                            "/objects/p1/6b2e6a1c-1b2c-4d1e-9a51-0e3f00000001",
+                            "transport");
+    g_assert_cmpstr(transport, ==, "/machine/peripheral/a");
+
+    /* Hot-plug is refused: the guest finds these devices only at boot. */
+    {
+        QDict *r = qtest_qmp(qts, "{'execute': 'device_add', 'arguments': "
+                             "{'driver': 'virtio-mdev-net', 'id': 'h'}}");
+        const char *desc;
+
+        g_assert_true(qdict_haskey(r, "error"));
+        desc = qdict_get_str(qdict_get_qdict(r, "error"), "desc");
+        g_assert_true(strstr(desc, "hot") || strstr(desc, "Hot"));
+        qobject_unref(r);
+    }
+    /* A parent with live instances cannot be deleted. */
+    {
+        QDict *r = qtest_qmp(qts, "{'execute': 'object-del', 'arguments': "
+                             "{'id': 'p1'}}");
+
+        g_assert_true(qdict_haskey(r, "error"));
+        qobject_unref(r);
+    }
+    qtest_quit(qts);
+}
+
+static QDict *find_by_key(QList *list, const char *key, const char *val)
+{
+    QListEntry *e;
+
+    QLIST_FOREACH_ENTRY(list, e) {
+        QDict *d = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (!strcmp(qdict_get_str(d, key), val)) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+static int64_t available(QDict *parent, const char *type)
+{
+    QDict *t = find_by_key(qdict_get_qlist(parent, "types"), "id", type);
+
+    g_assert_nonnull(t);
+    return qdict_get_int(t, "available-instances");
+}
+
+static void test_query(void)
+{
+    QTestState *qts;
+    QDict *r, *p1, *p2, *def, *inst, *t;
+    QList *parents, *instances;
+    char *hmp;
+
+    /* Before any device: full counts, no instances. */
+    qts = start("-object mvnet,id=p1,max-instances=3 -object mvnet,id=p2");
+    r = qtest_qmp_assert_success_ref(qts, "{'execute': 'query-mdev'}");
+    qobject_unref(r);
+    r = qtest_qmp(qts, "{'execute': 'query-mdev'}");
+    parents = qdict_get_qlist(r, "return");
+    g_assert_cmpuint(qlist_size(parents), ==, 2);
+    p1 = find_by_key(parents, "id", "p1");
+    g_assert_cmpstr(qdict_get_str(p1, "kind"), ==, "mvnet");
+    g_assert_cmpint(qdict_get_int(p1, "max-instances"), ==, 3);
+    g_assert_cmpint(available(p1, "mvnet-virtio"), ==, 3);
+    g_assert_cmpint(available(p1, "mvnet-vhost"), ==, 3);
+    g_assert_cmpuint(qlist_size(qdict_get_qlist(p1, "instances")), ==, 0);
+    t = find_by_key(qdict_get_qlist(p1, "types"), "id", "mvnet-virtio");
+    g_assert_cmpstr(qdict_get_str(t, "class"), ==, "virtio");
+    g_assert_cmpint(qdict_get_int(t, "class-id"), ==, 2);
+    g_assert_cmpstr(qdict_get_str(t, "device-api"), ==, "virtio-mdev");
+    t = find_by_key(qdict_get_qlist(p1, "types"), "id", "mvnet-vhost");
+    g_assert_cmpstr(qdict_get_str(t, "class"), ==, "vhost");
+    g_assert_cmpint(qdict_get_int(t, "class-id"), ==, 3);
+    g_assert_cmpstr(qdict_get_str(t, "device-api"), ==, "vhost-mdev");
+    p2 = find_by_key(parents, "id", "p2");
+    g_assert_cmpint(available(p2, "mvnet-virtio"), ==, 4);
+    qobject_unref(r);
+    hmp = qtest_hmp(qts, "info mdev");
+    g_assert_nonnull(strstr(hmp, "mdev parent 'p1' (mvnet), max-instances 3"));
+    g_assert_nonnull(strstr(hmp, "mvnet-virtio"));
+    g_assert_nonnull(strstr(hmp, "no instances"));
+    g_free(hmp);
+    qtest_quit(qts);
+
+    /* With devices: counted per parent, UUIDs given and generated. */
+    qts = start("-object mvnet,id=p1,max-instances=3 -object mvnet,id=p2 "
+                "-device virtio-mdev,id=a,mdev-parent=p1,"
+                "mdev-type=mvnet-virtio,"
+                "uuid=6b2e6a1c-1b2c-4d1e-9a51-0e3f0000000a "
+                "-device virtio-mdev,id=b,mdev-parent=p1,"
+                "mdev-type=mvnet-virtio "
+                "-device virtio-mdev-net,id=c");
+    r = qtest_qmp(qts, "{'execute': 'query-mdev'}");
+    parents = qdict_get_qlist(r, "return");
+    g_assert_cmpuint(qlist_size(parents), ==, 3);    /* + mvnet-default */
+    /* sorted by id */
+    g_assert_cmpstr(qdict_get_str(qobject_to(QDict, qlist_peek(parents)),
+                                  "id"), ==, "mvnet-default");
+    p1 = find_by_key(parents, "id", "p1");
+    g_assert_cmpint(available(p1, "mvnet-virtio"), ==, 1);
+    g_assert_cmpint(available(p1, "mvnet-vhost"), ==, 1);
+    instances = qdict_get_qlist(p1, "instances");
+    g_assert_cmpuint(qlist_size(instances), ==, 2);
+    inst = find_by_key(instances, "uuid",
+                       "6b2e6a1c-1b2c-4d1e-9a51-0e3f0000000a");
+    g_assert_nonnull(inst);
+    g_assert_cmpstr(qdict_get_str(inst, "type"), ==, "mvnet-virtio");
+    g_assert_cmpstr(qdict_get_str(inst, "class"), ==, "virtio");
+    g_assert_cmpstr(qdict_get_str(inst, "transport"), ==,
+                    "/machine/peripheral/a");
+    g_assert_cmpuint(qlist_size(qdict_get_qlist(inst, "stats")), ==, 2);
+    inst = find_by_key(instances, "transport", "/machine/peripheral/b");
+    g_assert_nonnull(inst);
+    g_assert_cmpuint(strlen(qdict_get_str(inst, "uuid")), ==, 36);
+    p2 = find_by_key(parents, "id", "p2");
+    g_assert_cmpint(available(p2, "mvnet-virtio"), ==, 4);
+    def = find_by_key(parents, "id", "mvnet-default");
+    g_assert_cmpint(available(def, "mvnet-virtio"), ==, 3);
+    qobject_unref(r);
+    hmp = qtest_hmp(qts, "info mdev");
+    g_assert_nonnull(strstr(hmp, "instance 6b2e6a1c-1b2c-4d1e-9a51-"
+                            "0e3f0000000a  type mvnet-virtio  class virtio  "
+                            "transport /machine/peripheral/a"));
+    g_assert_nonnull(strstr(hmp, "queue 1 tx  packets 0"));
+    g_free(hmp);
+    qtest_quit(qts);
+}
+
+/* Run QEMU with @args; it must fail at start-up saying @expect. */
+static void expect_startup_error(const char *args, const char *expect)
+{
+    g_autofree char *cmd = g_strdup_printf(
+        "%s -M %s -nodefaults -display none -accel qtest %s",
+        getenv("QTEST_QEMU_BINARY"), machine, args);
+    g_autofree char *out = NULL, *err = NULL;
+    g_autoptr(GError) gerr = NULL;
+    gchar **argv = NULL;
+    int status;
+
+    g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, &gerr));
+    g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &out, &err, &status, &gerr));
+    g_strfreev(argv);
+    if (g_test_verbose()) {
+        g_test_message("%s\n-> %s", args, err);
+    }
+    g_assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    g_assert_nonnull(strstr(err, expect));
+}
+
+static void test_errors(void)
+{
+    expect_startup_error("-device virtio-mdev,mdev-parent=nope,"
+                         "mdev-type=mvnet-virtio",
+                         "mdev-parent 'nope' not found");
+    expect_startup_error("-object iothread,id=io0 -device virtio-mdev,"
+                         "mdev-parent=io0,mdev-type=mvnet-virtio",
+                         "is a 'iothread', not an mdev parent");
+    expect_startup_error("-object mvnet,id=p -device virtio-mdev,"
+                         "mdev-parent=p,mdev-type=mvnet-blk",
+                         "Valid types: 'mvnet-virtio', 'mvnet-vhost'");
+    expect_startup_error("-object mvnet,id=p -device virtio-mdev,"
+                         "mdev-parent=p", "'mdev-type' is required");
+    expect_startup_error("-device virtio-mdev,mdev-type=mvnet-virtio",
+                         "'mdev-parent' is required");
+    expect_startup_error("-object mvnet,id=p,max-instances=1 "
+                         "-device virtio-mdev,mdev-parent=p,"
+                         "mdev-type=mvnet-virtio -device virtio-mdev,"
+                         "mdev-parent=p,mdev-type=mvnet-virtio",
+                         "has no instances left");
+    expect_startup_error("-object mvnet,id=p,max-instances=0",
+                         "'max-instances': 0 is not in 1..64");
+    expect_startup_error("-device virtio-mdev-net,uuid=not-a-uuid",
+                         "'not-a-uuid' is not a UUID");
+    expect_startup_error("-device virtio-mdev-net,"
+                         "uuid=6b2e6a1c-1b2c-4d1e-9a51-0e3f00000001 "
+                         "-device virtio-mdev-net,"
+                         "uuid=6b2e6a1c-1b2c-4d1e-9a51-0e3f00000001",
+                         "already exists");
+    expect_startup_error("-object mvnet,id=p -device virtio-mdev,"
+                         "mdev-parent=p,mdev-type=mvnet-vhost",
+                         "has class vhost (3), but 'virtio-mdev' binds only "
+                         "class virtio (2)");
+    expect_startup_error("-device virtio-mdev-net,mac=02:00:00:00:00",
+                         "'mac': '02:00:00:00:00' is not a MAC address");
+    expect_startup_error("-device virtio-mdev-net,mtu=67",
+                         "'mtu': 67 is not in 68..65535");
+    expect_startup_error("-device virtio-mdev-net,mdev-type=mvnet-vhost",
+                         "virtio-mdev-net uses only 'mvnet-virtio'");
+    if (!is_arm()) {
+        expect_startup_error("-device virtio-mdev-net -device virtio-mdev-net "
+                             "-device virtio-mdev-net -device virtio-mdev-net "
+                             "-object mvnet,id=p -device virtio-mdev,"
+                             "mdev-parent=p,mdev-type=mvnet-virtio",
+                             "no room for another virtio-mdev device");
+    }
+}
+
+/* ---- how the guest finds it: device tree and ACPI ---- */
+
+static char *run_tool(const char *cmd)
+{
+    g_autofree char *out = NULL, *err = NULL;
+    g_autoptr(GError) gerr = NULL;
+    int status;
+
+    g_assert_true(g_spawn_command_line_sync(cmd, &out, &err, &status, &gerr));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        g_test_message("'%s' failed: %s", cmd, err);
+        return NULL;
+    }
+    return g_strstrip(g_steal_pointer(&out));
+}
+
+static void test_fdt(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("virtio-mdev-XXXXXX", NULL);
+    g_autofree char *dtb = g_build_filename(dir, "virt.dtb", NULL);
+    g_autofree char *cmd = g_strdup_printf(
+        "%s -M virt,dumpdtb=%s -cpu cortex-a57 -nodefaults -display none "
+        "-accel qtest -device virtio-mdev-net -device virtio-mdev-net",
+        getenv("QTEST_QEMU_BINARY"), dtb);
+    g_autofree char *reg = NULL, *irq = NULL, *compat = NULL, *props = NULL;
+    g_autofree char *reg2 = NULL, *irq2 = NULL, *pbus = NULL, *get = NULL;
+
+    g_free(run_tool(cmd));
+    g_assert_true(g_file_test(dtb, G_FILE_TEST_EXISTS));
+
+    /* Root-level nodes, 2-cell reg, level-high GIC SPIs from 112 */
+    get = g_strdup_printf("fdtget -t x %s /virtio_mmio@c000000", dtb);
+    compat = run_tool(g_strdup_printf("fdtget %s /virtio_mmio@c000000 "
+                                      "compatible", dtb));
+    g_assert_cmpstr(compat, ==, "virtio,mmio");
+    reg = run_tool(g_strdup_printf("%s reg", get));
+    g_assert_cmpstr(reg, ==, "0 c000000 0 200");
+    irq = run_tool(g_strdup_printf("%s interrupts", get));
+    g_assert_cmpstr(irq, ==, "0 70 4");
+    props = run_tool(g_strdup_printf("fdtget -p %s /virtio_mmio@c000000",
+                                     dtb));
+    g_assert_nonnull(strstr(props, "dma-coherent"));
+    reg2 = run_tool(g_strdup_printf("fdtget -t x %s /virtio_mmio@c000200 reg",
+                                    dtb));
+    g_assert_cmpstr(reg2, ==, "0 c000200 0 200");
+    irq2 = run_tool(g_strdup_printf("fdtget -t x %s /virtio_mmio@c000200 "
+                                    "interrupts", dtb));
+    g_assert_cmpstr(irq2, ==, "0 71 4");
+    /* Nothing of ours under the platform bus node (AAVMF crashes on it). */
+    pbus = run_tool(g_strdup_printf("fdtget -l %s /platform-bus@c000000",
+                                    dtb));
+    g_assert_true(!pbus || !strstr(pbus, "virtio"));
+    unlink(dtb);
+    rmdir(dir);
+}
+
+static bool memmem_has(const uint8_t *hay, size_t n, const uint8_t *needle,
+                       size_t m)
+{
+    return memmem(hay, n, needle, m) != NULL;
+}
+
+/*
+ * arm virt's fw_cfg: data register at +0, big-endian selector at +8 (not
+ * libqos's mm layout).  Returns the size of file @name, copying up to
+ * @cap bytes of it into @buf, or 0 when there is no such file.
+ */
+static size_t virt_fw_cfg_get_file(QTestState *qts, const char *name,
+                                   uint8_t *buf, size_t cap)
+{
+    uint8_t b[64];
+    uint32_t count;
+
+    qtest_writew(qts, VIRT_FW_CFG + 8, bswap16(0x19));    /* FW_CFG_FILE_DIR */
+    for (int i = 0; i < 4; i++) {
+        b[i] = qtest_readb(qts, VIRT_FW_CFG);
+    }
+    count = ldl_be_p(b);
+    for (uint32_t e = 0; e < count; e++) {
+        for (int i = 0; i < 64; i++) {
+            b[i] = qtest_readb(qts, VIRT_FW_CFG);
+        }
+        if (!strncmp((char *)b + 8, name, 56)) {
+            uint32_t size = ldl_be_p(b);
+
+            qtest_writew(qts, VIRT_FW_CFG + 8, bswap16(lduw_be_p(b + 4)));
+            for (size_t i = 0; i < MIN(size, cap); i++) {
+                buf[i] = qtest_readb(qts, VIRT_FW_CFG);
+            }
+            return size;
+        }
+    }
+    return 0;
+}
+
+static void test_acpi(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0 "
+                            "-device virtio-mdev-net,id=n1");
+    size_t len, cap = 1 << 20;
+    g_autofree uint8_t *tables = g_malloc0(cap);
+    uint8_t mem[12] = { 0x86, 0x09, 0x00, 0x01 };
+    uint8_t irq[9] = { 0x89, 0x06, 0x00, 0x01, 0x01 };
+    uint32_t gsi;
+    Dev d0, d1;
+
+    dev_init(&d0, qts, "/machine/peripheral/n0");
+    dev_init(&d1, qts, "/machine/peripheral/n1");
+    if (is_arm()) {
+        len = virt_fw_cfg_get_file(qts, "etc/acpi/tables", tables, cap);
+    } else {
+        QFWCFG *fw = pc_fw_cfg_init(qts);
+
+        len = qfw_cfg_get_file(fw, "etc/acpi/tables", tables, cap);
+        pc_fw_cfg_uninit(fw);
+    }
+    g_assert_cmpuint(len, >, 0);
+    g_assert_true(memmem_has(tables, len, (uint8_t *)"LNRO0005", 8));
+    g_assert_true(memmem_has(tables, len, (uint8_t *)"VMD0", 4));
+    g_assert_true(memmem_has(tables, len, (uint8_t *)"VMD1", 4));
+
+    /* Memory32Fixed(ReadWrite, base, 0x200) for each */
+    stl_le_p(mem + 4, d0.base);
+    stl_le_p(mem + 8, 0x200);
+    g_assert_true(memmem_has(tables, len, mem, sizeof(mem)));
+    stl_le_p(mem + 4, d1.base);
+    g_assert_true(memmem_has(tables, len, mem, sizeof(mem)));
+
+    /* Interrupt(ResourceConsumer, Level, ActiveHigh, Exclusive) { gsi } */
+    if (is_arm()) {
+        gsi = VIRT_PBUS_SPI + 32;
+    } else {
+        QDict *r = qom_get(qts, "/machine/peripheral/n0", "isa-irq");
+
+        gsi = qdict_get_int(r, "return");
+        qobject_unref(r);
+        g_assert_cmpuint(gsi, ==, 5);
+    }
+    stl_le_p(irq + 5, gsi);
+    g_assert_true(memmem_has(tables, len, irq, sizeof(irq)));
+    qtest_quit(qts);
+}
+
+typedef struct MachineTest {
+    const char *machine;
+    void (*fn)(void);
+} MachineTest;
+
+static void run_machine_test(gconstpointer data)
+{
+    const MachineTest *t = data;
+
+    machine = t->machine;
+    t->fn();
+}
+
+static void add_machine_tests(const char *m)
+{
+    static const struct {
+        const char *name;
+        void (*fn)(void);
+        bool arm_only;
+    } tests[] = {
+        { "ids", test_ids },
+        { "features", test_features },
+        { "queues", test_queues },
+        { "config", test_config },
+        { "bad-access", test_bad_access },
+        { "loopback/modern", test_loopback_modern },
+        { "loopback/legacy", test_loopback_legacy },
+        { "mrg-rxbuf", test_mrg_rxbuf },
+        { "backpressure", test_backpressure },
+        { "link", test_link },
+        { "broken-ring", test_broken },
+        { "instances", test_instances },
+        { "query-mdev", test_query },
+        { "errors", test_errors },
+        { "acpi", test_acpi },
+        { "fdt", test_fdt, true },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(tests); i++) {
+        MachineTest *t;
+        g_autofree char *path = NULL;
+
+        if (tests[i].arm_only && !is_arm()) {
+            continue;
+        }
+        t = g_new(MachineTest, 1);      /* lives as long as the test run */
+        t->machine = m;
+        t->fn = tests[i].fn;
+        path = g_strdup_printf("/virtio-mdev/%s/%s", m, tests[i].name);
+        qtest_add_data_func(path, t, run_machine_test);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    if (is_arm()) {
+        add_machine_tests("virt");
+    } else {
+        add_machine_tests("pc");
+        add_machine_tests("q35");
+        add_machine_tests("microvm");
+    }
+    return g_test_run();
+}
