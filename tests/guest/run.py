@@ -15,6 +15,7 @@ reported as a failure; every console log is kept under build/logs/guest/.
 
 import argparse
 import concurrent.futures
+import json
 import os
 import re
 import shutil
@@ -65,18 +66,50 @@ def free_udp_port():
         return s.getsockname()[1]
 
 
+class Qmp:
+    """A minimal QMP client over a unix socket."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(path)
+        self.file = self.sock.makefile('rw')
+        json.loads(self.file.readline())           # greeting
+        self.cmd('qmp_capabilities')
+
+    def cmd(self, name, **args):
+        self.file.write(json.dumps({'execute': name, 'arguments': args})
+                        + '\n')
+        self.file.flush()
+        while True:
+            r = json.loads(self.file.readline())
+            if 'return' in r or 'error' in r:
+                return r
+
+    def close(self):
+        self.sock.close()
+
+
+CARRIER_UUID = '6b2e6a1c-1b2c-4d1e-9a51-0e3f0000ca11'
+
+
 class Case:
     """One guest boot: a machine setup, a NIC variant and guest options."""
 
     def __init__(self, device, setup, variant='', props='', guest_opts=None,
-                 count=None):
+                 count=None, legacy=False, carrier=False):
         self.device = device
         self.setup_name = setup
         self.setup = SETUPS[setup]
         self.variant = variant
         self.props = props
-        self.guest_opts = guest_opts or {}
+        self.guest_opts = dict(guest_opts or {})
         self.count = count
+        self.legacy = legacy
+        self.carrier = carrier
+        if carrier:
+            self.props = ','.join(filter(None, [props,
+                                                'uuid=' + CARRIER_UUID]))
+            self.guest_opts['lc_carrier'] = 1
         self.name = 'guest/%s/%s%s' % (device, setup,
                                        '/' + variant if variant else '')
 
@@ -126,8 +159,20 @@ class Case:
             append.append('acpi=force')
         nic, find, driver = self.nic_args()
         cmd += nic
+        if self.carrier:
+            cmd += ['-qmp', 'unix:%s,server=on,wait=off'
+                    % os.path.join(tmpdir, 'qmp.sock')]
         cmd += ['-append', ' '.join(append)]
         return cmd, find, driver
+
+
+def set_link(tmpdir, up, logf):
+    """Toggle the carrier-case NIC's link through QMP (mvnet's 'link')."""
+    qmp = Qmp(os.path.join(tmpdir, 'qmp.sock'))
+    r = qmp.cmd('qom-set', path='/objects/mvnet-default/' + CARRIER_UUID,
+                property='link', value=up)
+    qmp.close()
+    logf.write('# qom-set link %s: %s\n' % (up, json.dumps(r)))
 
 
 def parse_kv(line):
@@ -163,6 +208,8 @@ def run_case(case, args, echo=None):
                     line = raw.decode('utf-8', 'replace').rstrip('\r\n')
                     logf.write(line + '\n')
                     lines.append(line)
+                    if line.startswith('GUEST-CARRIER-WAIT '):
+                        set_link(tmpdir, line.endswith('up'), logf)
                     if echo and (line.startswith(('GUEST-', 'LOOPCHECK'))):
                         echo(line)
                 proc.wait()
@@ -199,6 +246,22 @@ def run_case(case, args, echo=None):
         if kv.get('device-id') != '0x0001':
             errors.append('device id %s, expected 0x0001'
                           % kv.get('device-id'))
+        # features: one character per bit; bit 32 is VERSION_1.
+        feats = kv.get('features', '')
+        modern = len(feats) > 32 and feats[32] == '1'
+        if case.device == 'mdev' and modern == case.legacy:
+            errors.append('driver negotiated %s, expected %s'
+                          % ('VERSION_1' if modern else 'legacy',
+                             'legacy' if case.legacy else 'VERSION_1'))
+        mtu = str(case.guest_opts.get('lc_mtu', 1500))
+        if kv.get('mtu') != mtu:
+            errors.append('MTU %s, expected %s' % (kv.get('mtu'), mtu))
+    if case.carrier:
+        seen = [line.split()[-1] for line in lines
+                if line.startswith('GUEST-CARRIER-SEEN')]
+        if seen != ['0', '1']:
+            errors.append('carrier seen by the guest: %s, expected down '
+                          'then up' % (seen or 'nothing'))
     if not res:
         errors.append('no loopcheck result')
     else:
@@ -228,8 +291,16 @@ def all_cases():
     if has_device(mdev, 'virtio-mdev-net'):
         cases += [Case('mdev', s) for s in SETUPS]
         cases += [
-            Case('mdev', 'x86_64-q35', 'legacy', 'legacy=on'),
-            Case('mdev', 'aarch64-virt-dt', 'legacy', 'legacy=on'),
+            Case('mdev', 'x86_64-q35', 'legacy', 'legacy=on', legacy=True),
+            Case('mdev', 'aarch64-virt-dt', 'legacy', 'legacy=on',
+                 legacy=True),
+            # jumbo frames: the guest posts mergeable receive buffers
+            Case('mdev', 'x86_64-pc', 'mtu9000', 'mtu=9000',
+                 {'lc_mtu': 9000}),
+            Case('mdev', 'aarch64-virt-dt', 'mtu9000', 'mtu=9000',
+                 {'lc_mtu': 9000}),
+            Case('mdev', 'aarch64-virt-dt', 'carrier', carrier=True),
+            Case('mdev', 'x86_64-q35', 'carrier', carrier=True),
         ]
     return cases
 
@@ -254,7 +325,7 @@ def main():
                    choices=['reference', 'mdev', 'all'])
     p.add_argument('--filter', default='', help='regex on case names')
     p.add_argument('--jobs', type=int, default=os.cpu_count() or 1)
-    p.add_argument('--count', type=int, default=1000,
+    p.add_argument('--count', type=int, default=2000,
                    help='frames per loopback run')
     p.add_argument('--timeout', type=int, default=240)
     p.add_argument('--tally', help='write "passed failed" to this file')
