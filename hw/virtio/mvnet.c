@@ -30,6 +30,8 @@
 #include "net/net.h"
 #include "net/eth.h"
 #include "system/dma.h"
+#include "migration/vmstate.h"
+#include "qemu/error-report.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_net.h"
 #include "standard-headers/linux/virtio_ids.h"
@@ -75,6 +77,7 @@ typedef struct MvnetStats {
 typedef struct MvnetQueue {
     Vring ring;
     VringConfig cfg;
+    VringState mig;             /* ring position, for migration */
     bool ready;
     VirtioMdevCallback *cb;
     void *cb_opaque;
@@ -609,6 +612,96 @@ static uint32_t mvnet_get_generation(MdevDevice *mdev)
     return to_mvnet(mdev)->generation;
 }
 
+/* Migration */
+
+static const VMStateDescription vmstate_mvnet_stats = {
+    .name = "mvnet/stats",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(packets, MvnetStats),
+        VMSTATE_UINT64(bytes, MvnetStats),
+        VMSTATE_UINT64(drops, MvnetStats),
+        VMSTATE_UINT64(errors, MvnetStats),
+        VMSTATE_UINT64(kicks, MvnetStats),
+        VMSTATE_UINT64(interrupts, MvnetStats),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static const VMStateDescription vmstate_mvnet_queue = {
+    .name = "mvnet/queue",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BOOL(ready, MvnetQueue),
+        VMSTATE_UINT16(cfg.num, MvnetQueue),
+        VMSTATE_UINT64(cfg.desc, MvnetQueue),
+        VMSTATE_UINT64(cfg.driver, MvnetQueue),
+        VMSTATE_UINT64(cfg.device, MvnetQueue),
+        VMSTATE_UINT16(mig.avail_idx, MvnetQueue),
+        VMSTATE_UINT16(mig.used_idx, MvnetQueue),
+        VMSTATE_STRUCT(stats, MvnetQueue, 1, vmstate_mvnet_stats, MvnetStats),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static int mvnet_pre_save(void *opaque)
+{
+    MvnetDevice *n = opaque;
+
+    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
+        vring_get_state(&n->vq[q].ring, &n->vq[q].mig);
+    }
+    return 0;
+}
+
+/* Rebuild the rings from the negotiated state, then resume the work. */
+static int mvnet_post_load(void *opaque, int version_id)
+{
+    MvnetDevice *n = opaque;
+
+    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
+        MvnetQueue *vq = &n->vq[q];
+
+        vring_reset(&vq->ring);
+        if (!vq->ready) {
+            continue;
+        }
+        vq->cfg.features = n->features;
+        if (vring_setup(&vq->ring, &vq->cfg) != VRING_OK ||
+            vring_set_state(&vq->ring, &vq->mig) != VRING_OK) {
+            error_report("mvnet %s: queue %u: invalid migrated ring state",
+                         mvnet_name(n), q);
+            return -EINVAL;
+        }
+    }
+    /* Re-kick: work that was waiting (e.g. for RX buffers) goes on. */
+    if ((n->status & VIRTIO_CONFIG_S_DRIVER_OK) && !n->broken && n->bh) {
+        qemu_bh_schedule(n->bh);
+    }
+    return 0;
+}
+
+static const VMStateDescription vmstate_mvnet = {
+    .name = "mvnet",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .pre_save = mvnet_pre_save,
+    .post_load = mvnet_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT8(status, MvnetDevice),
+        VMSTATE_UINT64(features, MvnetDevice),
+        VMSTATE_UINT32(generation, MvnetDevice),
+        VMSTATE_BOOL(link_up, MvnetDevice),
+        VMSTATE_BOOL(broken, MvnetDevice),
+        VMSTATE_BUFFER(mac.a, MvnetDevice),
+        VMSTATE_STRUCT_ARRAY(vq, MvnetDevice, MVNET_NUM_QUEUES, 1,
+                             vmstate_mvnet_queue, MvnetQueue),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static const VirtioMdevOps mvnet_virtio_ops = {
     .set_host = mvnet_set_host,
     .set_vq_address = mvnet_set_vq_address,
@@ -633,6 +726,7 @@ static const VirtioMdevOps mvnet_virtio_ops = {
     .get_config = mvnet_get_config,
     .set_config = mvnet_set_config,
     .get_generation = mvnet_get_generation,
+    .vmsd = &vmstate_mvnet,
 };
 
 /* Instance properties */

@@ -15,6 +15,7 @@
 #include "qapi/error.h"
 #include "qapi/visitor.h"
 #include "qemu/log.h"
+#include "qemu/error-report.h"
 #include "qemu/bswap.h"
 #include "migration/vmstate.h"
 #include "system/dma.h"
@@ -693,10 +694,73 @@ static const VMStateDescription vmstate_virtio_mdev_queue = {
     },
 };
 
+/* The bound backend's state, through its own VMStateDescription. */
+static int virtio_mdev_backend_get(QEMUFile *f, void *pv, size_t size,
+                                   const VMStateField *field)
+{
+    VirtioMdevTransport *t = pv;
+
+    return vmstate_load_state(f, t->ops->vmsd, t->mdev,
+                              t->ops->vmsd->version_id);
+}
+
+static int virtio_mdev_backend_put(QEMUFile *f, void *pv, size_t size,
+                                   const VMStateField *field,
+                                   JSONWriter *vmdesc)
+{
+    VirtioMdevTransport *t = pv;
+
+    return vmstate_save_state(f, t->ops->vmsd, t->mdev, vmdesc);
+}
+
+static const VMStateInfo vmstate_info_virtio_mdev_backend = {
+    .name = "virtio-mdev-backend",
+    .get = virtio_mdev_backend_get,
+    .put = virtio_mdev_backend_put,
+};
+
+static bool virtio_mdev_backend_needed(void *opaque)
+{
+    VirtioMdevTransport *t = opaque;
+
+    return t->ops && t->ops->vmsd;
+}
+
+static const VMStateDescription vmstate_virtio_mdev_backend = {
+    .name = "virtio-mdev/transport/backend",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = virtio_mdev_backend_needed,
+    .fields = (const VMStateField[]) {
+        {
+            .name = "backend",
+            .info = &vmstate_info_virtio_mdev_backend,
+            .flags = VMS_SINGLE,
+            .offset = 0,
+        },
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static int virtio_mdev_transport_pre_save(void *opaque)
+{
+    VirtioMdevTransport *t = opaque;
+
+    /* A running backend without migration state would stall the guest. */
+    if (t->ops && !t->ops->vmsd &&
+        (t->ops->get_status(t->mdev) & VIRTIO_CONFIG_S_DRIVER_OK)) {
+        error_report("%s: the mdev backend of %s cannot be migrated while "
+                     "running", vm_name(t), t->mdev->uuid_str);
+        return -ENOTSUP;
+    }
+    return 0;
+}
+
 const VMStateDescription vmstate_virtio_mdev_transport = {
     .name = "virtio-mdev/transport",
     .version_id = 1,
     .minimum_version_id = 1,
+    .pre_save = virtio_mdev_transport_pre_save,
     .post_load = virtio_mdev_transport_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT32(host_features_sel, VirtioMdevTransport),
@@ -708,5 +772,9 @@ const VMStateDescription vmstate_virtio_mdev_transport = {
         VMSTATE_STRUCT_ARRAY(vq, VirtioMdevTransport, VIRTIO_MDEV_MAX_QUEUES,
                              1, vmstate_virtio_mdev_queue, VirtioMdevQueue),
         VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_virtio_mdev_backend,
+        NULL
     },
 };

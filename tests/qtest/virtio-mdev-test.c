@@ -737,6 +737,85 @@ static void test_broken(void)
     qtest_quit(qts);
 }
 
+/* ---- migration ---- */
+
+static void wait_migration(QTestState *qts, const char *cmd, const char *key,
+                           const char *want)
+{
+    for (int i = 0; i < 600; i++) {
+        QDict *r = qtest_qmp(qts, "{'execute': %s}", cmd);
+        QDict *ret = qdict_get_qdict(r, "return");
+        const char *st = ret ? qdict_get_try_str(ret, key) : NULL;
+        bool done = st && !strcmp(st, want);
+
+        g_assert_true(!st || strcmp(st, "failed"));
+        qobject_unref(r);
+        if (done) {
+            return;
+        }
+        g_usleep(10000);
+    }
+    g_assert_not_reached();
+}
+
+/*
+ * A running NIC migrates: registers, negotiated state and ring positions
+ * survive, and a frame that was waiting for receive buffers at migration
+ * time goes through on the destination.
+ */
+static void test_migrate(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("virtio-mdev-XXXXXX", NULL);
+    g_autofree char *file = g_build_filename(dir, "state", NULL);
+    g_autofree char *uri = g_strdup_printf("file:%s", file);
+    const char *dev = "-device virtio-mdev-net,id=n0,"
+                      "uuid=6b2e6a1c-1b2c-4d1e-9a51-0e3f0000f00d";
+    g_autofree char *args = g_strdup_printf("-m 64 %s", dev);
+    g_autofree char *dst_args = g_strdup_printf("-m 64 %s -incoming defer",
+                                                dev);
+    QTestState *src = start(args), *dst;
+    uint64_t rx;
+    Dev d;
+
+    dev_init(&d, src, "/machine/peripheral/n0");
+    dev_start(&d, BASE_FEATURES | F(VIRTIO_RING_F_EVENT_IDX));
+    for (unsigned n = 0; n < 3; n++) {
+        post_rx(&d, n, 2048);
+        send_frame(&d, n, HDR_LEN, 200 + n, n);
+        kick(&d, &d.tx);
+        g_assert_true(wait_used(&d, &d.rx, n + 1));
+    }
+    send_frame(&d, 3, HDR_LEN, 777, 3);
+    kick(&d, &d.tx);
+    g_assert_false(wait_used(&d, &d.tx, 4));   /* waits for an RX buffer */
+
+    qtest_qmp_assert_success(src, "{'execute': 'migrate', 'arguments': "
+                             "{'uri': %s}}", uri);
+    wait_migration(src, "query-migrate", "status", "completed");
+    qtest_quit(src);
+
+    dst = start(dst_args);
+    qtest_qmp_assert_success(dst, "{'execute': 'migrate-incoming', "
+                             "'arguments': {'uri': %s}}", uri);
+    wait_migration(dst, "query-status", "status", "running");
+    d.qts = dst;
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_DRIVER_OK,
+                     ==, VIRTIO_CONFIG_S_DRIVER_OK);
+    wr(&d, VIRTIO_MMIO_QUEUE_SEL, 1);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_QUEUE_READY), ==, 1);
+    g_assert_cmpuint(used_idx(&d, &d.tx), ==, 3);
+    g_assert_cmpuint(stat_of(&d, "tx-stats", "packets"), ==, 3);
+
+    rx = post_rx(&d, 3, 2048);
+    kick(&d, &d.rx);
+    g_assert_true(wait_used(&d, &d.tx, 4));
+    g_assert_true(wait_used(&d, &d.rx, 4));
+    check_rx(&d, rx, HDR_LEN, 777, 3, 1);
+    qtest_quit(dst);
+    unlink(file);
+    rmdir(dir);
+}
+
 /* ---- several instances, parents, UUIDs ---- */
 
 static void test_instances(void)
@@ -1154,6 +1233,7 @@ static void add_machine_tests(const char *m)
         { "backpressure", test_backpressure },
         { "link", test_link },
         { "broken-ring", test_broken },
+        { "migrate", test_migrate },
         { "instances", test_instances },
         { "query-mdev", test_query },
         { "errors", test_errors },

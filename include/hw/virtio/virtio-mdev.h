@@ -93,6 +93,14 @@ typedef struct VirtioMdevOps {
     void (*set_config)(MdevDevice *mdev, uint32_t offset, const void *buf,
                        uint32_t len);
     uint32_t (*get_generation)(MdevDevice *mdev);
+
+    /*
+     * The backend's own migration state (status, features, ring positions,
+     * ...), saved with the transport; its opaque is the MdevDevice.  Its
+     * post_load must leave the device running as it was, re-kicking work
+     * that was in flight.  NULL: the backend cannot migrate while running.
+     */
+    const VMStateDescription *vmsd;
 } VirtioMdevOps;
 
 /* Per-queue staging registers of the transport. */
