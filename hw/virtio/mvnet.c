@@ -48,7 +48,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(MvnetDevice, MVNET_DEVICE)
 
 #define MVNET_RX_QUEUE      0
 #define MVNET_TX_QUEUE      1
-#define MVNET_NUM_QUEUES    2
+#define MVNET_CTRL_QUEUE    2       /* with VIRTIO_NET_F_CTRL_VQ */
+#define MVNET_NUM_QUEUES    3
 #define MVNET_QUEUE_MAX     256
 #define MVNET_BURST         64      /* frames per bottom-half run */
 #define MVNET_MAX_RX_CHAINS 64      /* receive chains for one frame */
@@ -59,7 +60,13 @@ OBJECT_DECLARE_SIMPLE_TYPE(MvnetDevice, MVNET_DEVICE)
     ((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_ANY_LAYOUT) | \
      (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) | \
      (1ULL << VIRTIO_NET_F_MTU) | (1ULL << VIRTIO_NET_F_MRG_RXBUF) | \
-     (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC))
+     (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | \
+     (1ULL << VIRTIO_NET_F_CTRL_VQ) | (1ULL << VIRTIO_NET_F_CTRL_RX) | \
+     (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR))
+
+/* Features that need VIRTIO_NET_F_CTRL_VQ */
+#define MVNET_CTRL_FEATURES \
+    ((1ULL << VIRTIO_NET_F_CTRL_RX) | (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR))
 
 struct MvnetParent {
     MdevParent parent_obj;
@@ -105,6 +112,7 @@ struct MvnetDevice {
     VirtioMdevCallback *config_cb;
     void *config_opaque;
     VringChain tx_chain;
+    VringChain ctrl_chain;
     VringChain *rx_chains;      /* MVNET_MAX_RX_CHAINS, for MRG_RXBUF */
 };
 
@@ -327,6 +335,91 @@ complete_tx:
     return MVNET_DONE;
 }
 
+static bool mvnet_has(MvnetDevice *n, unsigned bit)
+{
+    return n->features & (1ULL << bit);
+}
+
+/* Execute one control command; returns VIRTIO_NET_OK or VIRTIO_NET_ERR. */
+static uint8_t mvnet_ctrl_command(MvnetDevice *n, VringChain *c)
+{
+    MvnetQueue *cq = &n->vq[MVNET_CTRL_QUEUE];
+    struct virtio_net_ctrl_hdr hdr;
+    uint64_t data_len = c->out_len - sizeof(hdr);
+    uint8_t data[ETH_ALEN];
+
+    if (vring_chain_read(&cq->ring, c, 0, &hdr, sizeof(hdr)) != sizeof(hdr)) {
+        return VIRTIO_NET_ERR;
+    }
+    switch (hdr.class) {
+    case VIRTIO_NET_CTRL_RX:
+        /* A loopback filters nothing: promiscuous and all-multi are fine. */
+        if (mvnet_has(n, VIRTIO_NET_F_CTRL_RX) && data_len == 1 &&
+            (hdr.cmd == VIRTIO_NET_CTRL_RX_PROMISC ||
+             hdr.cmd == VIRTIO_NET_CTRL_RX_ALLMULTI)) {
+            return VIRTIO_NET_OK;
+        }
+        break;
+    case VIRTIO_NET_CTRL_MAC:
+        if (hdr.cmd == VIRTIO_NET_CTRL_MAC_TABLE_SET &&
+            mvnet_has(n, VIRTIO_NET_F_CTRL_RX) && data_len >= 8) {
+            return VIRTIO_NET_OK;
+        }
+        if (hdr.cmd == VIRTIO_NET_CTRL_MAC_ADDR_SET &&
+            mvnet_has(n, VIRTIO_NET_F_CTRL_MAC_ADDR) && data_len == ETH_ALEN &&
+            vring_chain_read(&cq->ring, c, sizeof(hdr), data,
+                             ETH_ALEN) == ETH_ALEN) {
+            memcpy(n->mac.a, data, ETH_ALEN);
+            n->generation++;
+            return VIRTIO_NET_OK;
+        }
+        break;
+    }
+    qemu_log_mask(LOG_UNIMP, "mvnet %s: control command class %u cmd %u "
+                  "(%" PRIu64 " data bytes) not supported\n", mvnet_name(n),
+                  hdr.class, hdr.cmd, data_len);
+    return VIRTIO_NET_ERR;
+}
+
+/* Drain the control queue.  Returns false when the device broke. */
+static bool mvnet_ctrl(MvnetDevice *n)
+{
+    MvnetQueue *cq = &n->vq[MVNET_CTRL_QUEUE];
+    VringChain *c = &n->ctrl_chain;
+    int r;
+
+    if (!cq->ready) {
+        return true;
+    }
+    while ((r = vring_pop(&cq->ring, c, true, true)) == 1) {
+        uint8_t ack = VIRTIO_NET_ERR;
+
+        if (c->out_len < sizeof(struct virtio_net_ctrl_hdr) || !c->in_len) {
+            qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: control command of %"
+                          PRIu64 "+%" PRIu64 " bytes is malformed\n",
+                          mvnet_name(n), c->out_len, c->in_len);
+            cq->stats.errors++;
+        } else {
+            ack = mvnet_ctrl_command(n, c);
+            cq->stats.packets++;
+        }
+        if (c->in_len && vring_chain_write(&cq->ring, c, 0, &ack, 1) != 1) {
+            mvnet_set_broken(n, MVNET_CTRL_QUEUE, VRING_ERR_MEM);
+            return false;
+        }
+        if (vring_fill(&cq->ring, c, c->in_len ? 1 : 0) != VRING_OK) {
+            mvnet_set_broken(n, MVNET_CTRL_QUEUE, VRING_ERR_USED);
+            return false;
+        }
+    }
+    if (r < 0) {
+        mvnet_set_broken(n, MVNET_CTRL_QUEUE, -r);
+        return false;
+    }
+    mvnet_notify(n, MVNET_CTRL_QUEUE);
+    return true;
+}
+
 static void mvnet_bh(void *opaque)
 {
     MvnetDevice *n = opaque;
@@ -336,7 +429,7 @@ static void mvnet_bh(void *opaque)
     int r = MVNET_DONE;
 
     if (n->broken || !(n->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
-        !tx->ready || !rx->ready) {
+        !mvnet_ctrl(n) || !tx->ready || !rx->ready) {
         return;
     }
     vring_disable_notify(&tx->ring);
@@ -410,6 +503,12 @@ static void mvnet_set_vq_num(MdevDevice *mdev, uint16_t idx, uint32_t num)
 
 static uint16_t mvnet_get_vq_num_max(MdevDevice *mdev, uint16_t idx)
 {
+    MvnetDevice *n = to_mvnet(mdev);
+
+    if (idx == MVNET_CTRL_QUEUE) {
+        return n->host_features & (1ULL << VIRTIO_NET_F_CTRL_VQ)
+               ? MVNET_QUEUE_MAX : 0;
+    }
     return idx < MVNET_NUM_QUEUES ? MVNET_QUEUE_MAX : 0;
 }
 
@@ -503,6 +602,12 @@ static int mvnet_set_features(MdevDevice *mdev, uint64_t features)
                       " include features not offered (0x%" PRIx64 ")\n",
                       mvnet_name(n), features,
                       features & ~n->host_features);
+        return -EINVAL;
+    }
+    if ((features & MVNET_CTRL_FEATURES) &&
+        !(features & (1ULL << VIRTIO_NET_F_CTRL_VQ))) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: driver features 0x%" PRIx64
+                      " need CTRL_VQ\n", mvnet_name(n), features);
         return -EINVAL;
     }
     n->features = features;
@@ -776,6 +881,38 @@ static void mvnet_set_mtu(Object *obj, Visitor *v, const char *name,
     MVNET_DEVICE(obj)->mtu = mtu;
 }
 
+static void mvnet_get_host_features(Object *obj, Visitor *v, const char *name,
+                                    void *opaque, Error **errp)
+{
+    visit_type_uint64(v, name, &MVNET_DEVICE(obj)->host_features, errp);
+}
+
+static void mvnet_set_host_features(Object *obj, Visitor *v, const char *name,
+                                    void *opaque, Error **errp)
+{
+    MvnetDevice *n = MVNET_DEVICE(obj);
+    uint64_t val;
+
+    if (!visit_type_uint64(v, name, &val, errp)) {
+        return;
+    }
+    if (val & ~MVNET_FEATURES) {
+        error_setg(errp, "property 'host-features': 0x%" PRIx64 " has bits "
+                   "mvnet does not implement (allowed: 0x%" PRIx64 ")", val,
+                   (uint64_t)MVNET_FEATURES);
+        return;
+    }
+    if (n->status) {
+        error_setg(errp, "property 'host-features' can only change while "
+                   "the device is reset");
+        return;
+    }
+    if (!(val & (1ULL << VIRTIO_NET_F_CTRL_VQ))) {
+        val &= ~MVNET_CTRL_FEATURES;
+    }
+    n->host_features = val;
+}
+
 static bool mvnet_get_link(Object *obj, Error **errp)
 {
     return MVNET_DEVICE(obj)->link_up;
@@ -818,7 +955,7 @@ static void mvnet_get_stats(Object *obj, Visitor *v, const char *name,
 
 static void mvnet_query_stats(MdevDevice *mdev, MdevQueueStatsList **stats)
 {
-    static const char *const names[MVNET_NUM_QUEUES] = { "rx", "tx" };
+    static const char *const names[MVNET_NUM_QUEUES] = { "rx", "tx", "ctrl" };
     MvnetDevice *n = to_mvnet(mdev);
 
     for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
@@ -845,6 +982,7 @@ static void mvnet_device_init(Object *obj)
     n->link_up = true;
     n->host_features = MVNET_FEATURES;
     vring_chain_init(&n->tx_chain, MVNET_QUEUE_MAX);
+    vring_chain_init(&n->ctrl_chain, MVNET_QUEUE_MAX);
     n->rx_chains = g_new(VringChain, MVNET_MAX_RX_CHAINS);
     for (unsigned i = 0; i < MVNET_MAX_RX_CHAINS; i++) {
         vring_chain_init(&n->rx_chains[i], MVNET_QUEUE_MAX);
@@ -859,6 +997,7 @@ static void mvnet_device_finalize(Object *obj)
         qemu_bh_delete(n->bh);
     }
     vring_chain_free(&n->tx_chain);
+    vring_chain_free(&n->ctrl_chain);
     for (unsigned i = 0; i < MVNET_MAX_RX_CHAINS; i++) {
         vring_chain_free(&n->rx_chains[i]);
     }
@@ -873,6 +1012,12 @@ static void mvnet_device_class_init(ObjectClass *oc, void *data)
                               mvnet_set_mtu, NULL, NULL);
     object_class_property_add_bool(oc, "link", mvnet_get_link,
                                    mvnet_set_link);
+    object_class_property_add(oc, "host-features", "uint64",
+                              mvnet_get_host_features,
+                              mvnet_set_host_features, NULL, NULL);
+    object_class_property_set_description(oc, "host-features",
+        "Virtio features offered to the driver (a subset of what mvnet "
+        "implements)");
     object_class_property_add(oc, "rx-stats", "MvnetStats", mvnet_get_stats,
                               NULL, NULL, (void *)MVNET_RX_QUEUE);
     object_class_property_add(oc, "tx-stats", "MvnetStats", mvnet_get_stats,

@@ -527,6 +527,24 @@ void virtio_mdev_transport_init(VirtioMdevTransport *t, DeviceState *owner)
                           "virtio-mdev", VIRTIO_MDEV_MMIO_SIZE);
 }
 
+/* virtio-mdev-net: pass MAC, MTU and the feature switches to mvnet. */
+static bool virtio_mdev_net_configure(VirtioMdevTransport *t,
+                                      MdevDevice *mdev, Error **errp)
+{
+    Object *obj = OBJECT(mdev);
+    uint64_t offered;
+
+    if (t->net_mac && !object_property_set_str(obj, "mac", t->net_mac, errp)) {
+        return false;
+    }
+    if (!object_property_set_uint(obj, "mtu", t->net_mtu, errp)) {
+        return false;
+    }
+    offered = object_property_get_uint(obj, "host-features", errp);
+    offered &= t->net_features | ~VIRTIO_MDEV_NET_SWITCHES;
+    return object_property_set_uint(obj, "host-features", offered, errp);
+}
+
 bool virtio_mdev_transport_realize(VirtioMdevTransport *t, Error **errp)
 {
     ERRP_GUARD();
@@ -573,10 +591,7 @@ bool virtio_mdev_transport_realize(VirtioMdevTransport *t, Error **errp)
     if (!mdev) {
         return false;
     }
-    if (t->net_defaults &&
-        ((t->net_mac && !object_property_set_str(OBJECT(mdev), "mac",
-                                                 t->net_mac, errp)) ||
-         !object_property_set_uint(OBJECT(mdev), "mtu", t->net_mtu, errp))) {
+    if (t->net_defaults && !virtio_mdev_net_configure(t, mdev, errp)) {
         mdev_destroy(mdev);
         return false;
     }

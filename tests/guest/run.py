@@ -96,7 +96,7 @@ class Case:
     """One guest boot: a machine setup, a NIC variant and guest options."""
 
     def __init__(self, device, setup, variant='', props='', guest_opts=None,
-                 count=None, legacy=False, carrier=False):
+                 count=None, legacy=False, carrier=False, features_off=()):
         self.device = device
         self.setup_name = setup
         self.setup = SETUPS[setup]
@@ -106,6 +106,7 @@ class Case:
         self.count = count
         self.legacy = legacy
         self.carrier = carrier
+        self.features_off = features_off
         if carrier:
             self.props = ','.join(filter(None, [props,
                                                 'uuid=' + CARRIER_UUID]))
@@ -253,6 +254,9 @@ def run_case(case, args, echo=None):
             errors.append('driver negotiated %s, expected %s'
                           % ('VERSION_1' if modern else 'legacy',
                              'legacy' if case.legacy else 'VERSION_1'))
+        on = [b for b in case.features_off if len(feats) > b and feats[b] == '1']
+        if on:
+            errors.append('features %s negotiated although switched off' % on)
         mtu = str(case.guest_opts.get('lc_mtu', 1500))
         if kv.get('mtu') != mtu:
             errors.append('MTU %s, expected %s' % (kv.get('mtu'), mtu))
@@ -300,6 +304,12 @@ def all_cases():
             Case('mdev', 'aarch64-virt-dt', 'mtu9000', 'mtu=9000',
                  {'lc_mtu': 9000}),
             Case('mdev', 'aarch64-virt-dt', 'carrier', carrier=True),
+            # every switchable feature off: a minimal driver still works
+            # (bits: STATUS 16, CTRL_VQ 17, MRG_RXBUF 15, INDIRECT 28,
+            # EVENT_IDX 29)
+            Case('mdev', 'x86_64-microvm', 'minimal',
+                 'mrg-rxbuf=off,event-idx=off,indirect-desc=off,status=off,'
+                 'ctrl-vq=off', features_off=(15, 16, 17, 28, 29)),
             Case('mdev', 'x86_64-q35', 'carrier', carrier=True),
         ]
     return cases

@@ -381,7 +381,9 @@ static void test_queues(void)
 
     dev_init(&d, qts, "/machine/peripheral/n0");
     dev_negotiate(&d, BASE_FEATURES);
-    wr(&d, VIRTIO_MMIO_QUEUE_SEL, 2);
+    wr(&d, VIRTIO_MMIO_QUEUE_SEL, 2);           /* the control queue */
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_QUEUE_NUM_MAX), ==, 256);
+    wr(&d, VIRTIO_MMIO_QUEUE_SEL, 3);
     g_assert_cmpuint(rd(&d, VIRTIO_MMIO_QUEUE_NUM_MAX), ==, 0);
     /* QueueReady on a queue that does not exist stays 0 */
     wr(&d, VIRTIO_MMIO_QUEUE_READY, 1);
@@ -737,6 +739,103 @@ static void test_broken(void)
     qtest_quit(qts);
 }
 
+/* ---- control queue and feature switches ---- */
+
+#define CTRL_FEATURES   (F(VIRTIO_NET_F_CTRL_VQ) | F(VIRTIO_NET_F_CTRL_RX) | \
+                         F(VIRTIO_NET_F_CTRL_MAC_ADDR))
+
+/* Send a control command; returns the ack byte. */
+static uint8_t ctrl_cmd(Dev *d, TQueue *cq, uint8_t class, uint8_t cmd,
+                        const void *data, size_t len)
+{
+    uint64_t hdr = dev_alloc(d, 2 + len), ack = dev_alloc(d, 1);
+    uint8_t h[2] = { class, cmd };
+    uint16_t slot = cq->avail_idx % QSZ;
+
+    qtest_memwrite(d->qts, hdr, h, 2);
+    qtest_memwrite(d->qts, hdr + 2, data, len);
+    qtest_writeb(d->qts, ack, 0xee);
+    put_desc(d, cq, slot, hdr, 2 + len, VRING_DESC_F_NEXT, (slot + 1) % QSZ);
+    put_desc(d, cq, (slot + 1) % QSZ, ack, 1, VRING_DESC_F_WRITE, 0);
+    avail_push(d, cq, slot);
+    cq->avail_idx++;            /* the chain took two slots */
+    qtest_writew(d->qts, cq->avail + 2, cq->avail_idx - 1);
+    cq->avail_idx--;
+    kick(d, cq);
+    g_assert_true(wait_used(d, cq, cq->used_seen + 1));
+    cq->used_seen++;
+    return qtest_readb(d->qts, ack);
+}
+
+static void test_ctrl(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0");
+    uint8_t on = 1, mac[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee };
+    uint8_t table[8] = { 0 };    /* two empty MAC tables */
+    TQueue cq;
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    /* CTRL_RX or CTRL_MAC_ADDR without CTRL_VQ is rejected. */
+    g_assert_cmphex(dev_negotiate(&d, BASE_FEATURES | F(VIRTIO_NET_F_CTRL_RX)) &
+                    VIRTIO_CONFIG_S_FEATURES_OK, ==, 0);
+    dev_start(&d, BASE_FEATURES | CTRL_FEATURES);
+    queue_setup(&d, &cq, 2);
+
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
+                              VIRTIO_NET_CTRL_RX_PROMISC, &on, 1), ==,
+                     VIRTIO_NET_OK);
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
+                              VIRTIO_NET_CTRL_RX_ALLMULTI, &on, 1), ==,
+                     VIRTIO_NET_OK);
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_MAC,
+                              VIRTIO_NET_CTRL_MAC_TABLE_SET, table, 8), ==,
+                     VIRTIO_NET_OK);
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_MAC,
+                              VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 6), ==,
+                     VIRTIO_NET_OK);
+    g_assert_cmphex(qtest_readl(qts, d.base + 0x100), ==, 0xccbbaa02);
+    /* Unknown or malformed commands are refused, not fatal. */
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, 99, 0, &on, 1), ==, VIRTIO_NET_ERR);
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
+                              VIRTIO_NET_CTRL_RX_NOBCAST, &on, 1), ==,
+                     VIRTIO_NET_ERR);
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_MAC,
+                              VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 5), ==,
+                     VIRTIO_NET_ERR);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
+                     ==, 0);
+    qtest_quit(qts);
+}
+
+static void test_switches(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0,mrg-rxbuf=off,"
+                            "event-idx=off,indirect-desc=off,status=off,"
+                            "ctrl-vq=off");
+    uint64_t f;
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    wr(&d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+    f = rd(&d, VIRTIO_MMIO_DEVICE_FEATURES);
+    wr(&d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+    f |= (uint64_t)rd(&d, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+    g_assert_cmphex(f & (F(VIRTIO_NET_F_MRG_RXBUF) |
+                         F(VIRTIO_RING_F_EVENT_IDX) |
+                         F(VIRTIO_RING_F_INDIRECT_DESC) |
+                         F(VIRTIO_NET_F_STATUS) | CTRL_FEATURES), ==, 0);
+    g_assert_true(f & F(VIRTIO_F_VERSION_1));
+    g_assert_true(f & F(VIRTIO_NET_F_MAC));
+    /* No control queue without CTRL_VQ; switched-off features rejected. */
+    wr(&d, VIRTIO_MMIO_QUEUE_SEL, 2);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_QUEUE_NUM_MAX), ==, 0);
+    g_assert_cmphex(dev_negotiate(&d, F(VIRTIO_F_VERSION_1) |
+                                  F(VIRTIO_NET_F_MRG_RXBUF)) &
+                    VIRTIO_CONFIG_S_FEATURES_OK, ==, 0);
+    qtest_quit(qts);
+}
+
 /* ---- migration ---- */
 
 static void wait_migration(QTestState *qts, const char *cmd, const char *key,
@@ -971,7 +1070,7 @@ static void test_query(void)
     g_assert_cmpstr(qdict_get_str(inst, "class"), ==, "virtio");
     g_assert_cmpstr(qdict_get_str(inst, "transport"), ==,
                     "/machine/peripheral/a");
-    g_assert_cmpuint(qlist_size(qdict_get_qlist(inst, "stats")), ==, 2);
+    g_assert_cmpuint(qlist_size(qdict_get_qlist(inst, "stats")), ==, 3);
     inst = find_by_key(instances, "transport", "/machine/peripheral/b");
     g_assert_nonnull(inst);
     g_assert_cmpuint(strlen(qdict_get_str(inst, "uuid")), ==, 36);
@@ -1234,6 +1333,8 @@ static void add_machine_tests(const char *m)
         { "link", test_link },
         { "broken-ring", test_broken },
         { "migrate", test_migrate },
+        { "ctrl", test_ctrl },
+        { "feature-switches", test_switches },
         { "instances", test_instances },
         { "query-mdev", test_query },
         { "errors", test_errors },

@@ -25,6 +25,9 @@
 #include "exec/memory.h"
 #include "hw/irq.h"
 #include "hw/vfio/mdev.h"
+#include "standard-headers/linux/virtio_config.h"
+#include "standard-headers/linux/virtio_net.h"
+#include "standard-headers/linux/virtio_ring.h"
 
 #define VIRTIO_MDEV_MAX_QUEUES  8
 #define VIRTIO_MDEV_MMIO_SIZE   0x200
@@ -129,6 +132,7 @@ typedef struct VirtioMdevTransport {
     bool net_defaults;
     char *net_mac;
     uint16_t net_mtu;
+    uint64_t net_features;      /* switches, see VIRTIO_MDEV_NET_SWITCHES */
 
     /* the bound instance */
     MdevDevice *mdev;
@@ -172,9 +176,33 @@ void virtio_mdev_class_add_properties(ObjectClass *oc, size_t offset);
     DEFINE_PROP_STRING("uuid", _state, _t.uuid),                     \
     DEFINE_PROP_BOOL("legacy", _state, _t.legacy, false)
 
+/* virtio-mdev-net feature switches: each can turn an offered feature off. */
+#define VIRTIO_MDEV_NET_SWITCHES                                     \
+    ((1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_RING_F_EVENT_IDX) | \
+     (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VIRTIO_NET_F_STATUS) | \
+     (1ULL << VIRTIO_NET_F_CTRL_VQ) | (1ULL << VIRTIO_NET_F_CTRL_RX) | \
+     (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR))
+
+#define DEFINE_VIRTIO_MDEV_NET_FEATURE(_name, _state, _t, _bit)      \
+    DEFINE_PROP_BIT64(_name, _state, _t.net_features, _bit, true)
+
 #define DEFINE_VIRTIO_MDEV_NET_PROPERTIES(_state, _t)                \
     DEFINE_PROP_STRING("mac", _state, _t.net_mac),                   \
-    DEFINE_PROP_UINT16("mtu", _state, _t.net_mtu, 1500)
+    DEFINE_PROP_UINT16("mtu", _state, _t.net_mtu, 1500),             \
+    DEFINE_VIRTIO_MDEV_NET_FEATURE("mrg-rxbuf", _state, _t,          \
+                                   VIRTIO_NET_F_MRG_RXBUF),          \
+    DEFINE_VIRTIO_MDEV_NET_FEATURE("event-idx", _state, _t,          \
+                                   VIRTIO_RING_F_EVENT_IDX),         \
+    DEFINE_VIRTIO_MDEV_NET_FEATURE("indirect-desc", _state, _t,      \
+                                   VIRTIO_RING_F_INDIRECT_DESC),     \
+    DEFINE_VIRTIO_MDEV_NET_FEATURE("status", _state, _t,             \
+                                   VIRTIO_NET_F_STATUS),             \
+    DEFINE_VIRTIO_MDEV_NET_FEATURE("ctrl-vq", _state, _t,            \
+                                   VIRTIO_NET_F_CTRL_VQ),            \
+    DEFINE_VIRTIO_MDEV_NET_FEATURE("ctrl-rx", _state, _t,            \
+                                   VIRTIO_NET_F_CTRL_RX),            \
+    DEFINE_VIRTIO_MDEV_NET_FEATURE("ctrl-mac-addr", _state, _t,      \
+                                   VIRTIO_NET_F_CTRL_MAC_ADDR)
 
 /* Name of the parent virtio-mdev-net creates when none is given. */
 #define VIRTIO_MDEV_NET_DEFAULT_PARENT "mvnet-default"
