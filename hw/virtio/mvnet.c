@@ -62,7 +62,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(MvnetDevice, MVNET_DEVICE)
      (1ULL << VIRTIO_NET_F_MTU) | (1ULL << VIRTIO_NET_F_MRG_RXBUF) | \
      (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | \
      (1ULL << VIRTIO_NET_F_CTRL_VQ) | (1ULL << VIRTIO_NET_F_CTRL_RX) | \
-     (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR))
+     (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | (1ULL << VIRTIO_F_RING_PACKED))
 
 /* Features that need VIRTIO_NET_F_CTRL_VQ */
 #define MVNET_CTRL_FEATURES \
@@ -119,6 +119,11 @@ struct MvnetDevice {
 static MvnetDevice *to_mvnet(MdevDevice *mdev)
 {
     return MVNET_DEVICE(mdev);
+}
+
+static bool mvnet_has(MvnetDevice *n, unsigned bit)
+{
+    return n->features & (1ULL << bit);
 }
 
 static const char *mvnet_name(MvnetDevice *n)
@@ -231,6 +236,14 @@ enum {
     MVNET_TX_EMPTY = 2,     /* nothing to transmit */
 };
 
+/* Give back the first @nrx receive chains popped for a frame. */
+static void mvnet_unpop_rx(MvnetDevice *n, unsigned nrx)
+{
+    while (nrx--) {
+        vring_unpop(&n->vq[MVNET_RX_QUEUE].ring, &n->rx_chains[nrx]);
+    }
+}
+
 /* Move one transmitted frame into receive buffers; returns MVNET_*. */
 static int mvnet_loop_one(MvnetDevice *n)
 {
@@ -274,8 +287,8 @@ static int mvnet_loop_one(MvnetDevice *n)
         }
         if (r == 0) {
             /* No receive buffer: give everything back and wait. */
-            vring_unpop(&rx->ring, nrx);
-            vring_unpop(&tx->ring, 1);
+            mvnet_unpop_rx(n, nrx);
+            vring_unpop(&tx->ring, txc);
             return MVNET_WAIT_RX;
         }
         got += n->rx_chains[nrx].in_len;
@@ -283,7 +296,7 @@ static int mvnet_loop_one(MvnetDevice *n)
     }
     if (got < len) {
         /* Without MRG_RXBUF the frame does not fit: an error, no truncation */
-        vring_unpop(&rx->ring, nrx);
+        mvnet_unpop_rx(n, nrx);
         rx->stats.errors++;
         goto complete_tx;
     }
@@ -333,11 +346,6 @@ complete_tx:
         return MVNET_BROKEN;
     }
     return MVNET_DONE;
-}
-
-static bool mvnet_has(MvnetDevice *n, unsigned bit)
-{
-    return n->features & (1ULL << bit);
 }
 
 /* Execute one control command; returns VIRTIO_NET_OK or VIRTIO_NET_ERR. */
@@ -559,27 +567,44 @@ static bool mvnet_get_vq_ready(MdevDevice *mdev, uint16_t idx)
     return to_mvnet(mdev)->vq[idx].ready;
 }
 
+/* The engine keeps packed wrap counters in bit 15 of its state. */
+#define MVNET_WRAP (1u << 15)
+
 static int mvnet_set_vq_state(MdevDevice *mdev, uint16_t idx,
                               const VirtioMdevVqState *state)
 {
-    MvnetQueue *vq = &to_mvnet(mdev)->vq[idx];
+    MvnetDevice *n = to_mvnet(mdev);
     VringState s = {
         .avail_idx = state->avail_index,
         .used_idx = state->used_index,
     };
 
-    return vring_set_state(&vq->ring, &s) == VRING_OK ? 0 : -EINVAL;
+    if (mvnet_has(n, VIRTIO_F_RING_PACKED)) {
+        if ((s.avail_idx | s.used_idx) & MVNET_WRAP) {
+            return -EINVAL;
+        }
+        s.avail_idx |= state->avail_wrap_counter ? MVNET_WRAP : 0;
+        s.used_idx |= state->used_wrap_counter ? MVNET_WRAP : 0;
+    }
+    return vring_set_state(&n->vq[idx].ring, &s) == VRING_OK ? 0 : -EINVAL;
 }
 
 static int mvnet_get_vq_state(MdevDevice *mdev, uint16_t idx,
                               VirtioMdevVqState *state)
 {
+    MvnetDevice *n = to_mvnet(mdev);
     VringState s;
 
-    vring_get_state(&to_mvnet(mdev)->vq[idx].ring, &s);
+    vring_get_state(&n->vq[idx].ring, &s);
     memset(state, 0, sizeof(*state));
     state->avail_index = s.avail_idx;
     state->used_index = s.used_idx;
+    if (mvnet_has(n, VIRTIO_F_RING_PACKED)) {
+        state->avail_index &= ~MVNET_WRAP;
+        state->used_index &= ~MVNET_WRAP;
+        state->avail_wrap_counter = s.avail_idx & MVNET_WRAP;
+        state->used_wrap_counter = s.used_idx & MVNET_WRAP;
+    }
     return 0;
 }
 

@@ -254,6 +254,14 @@ def run_case(case, args, echo=None):
             errors.append('driver negotiated %s, expected %s'
                           % ('VERSION_1' if modern else 'legacy',
                              'legacy' if case.legacy else 'VERSION_1'))
+        # bit 34 is RING_PACKED: on by default, off with packed=off
+        packed = len(feats) > 34 and feats[34] == '1'
+        want_packed = (case.device == 'mdev' and not case.legacy and
+                       'packed=off' not in case.props)
+        if case.device == 'mdev' and packed != want_packed:
+            errors.append('ring layout %s, expected %s'
+                          % ('packed' if packed else 'split',
+                             'packed' if want_packed else 'split'))
         on = [b for b in case.features_off if len(feats) > b and feats[b] == '1']
         if on:
             errors.append('features %s negotiated although switched off' % on)
@@ -304,12 +312,18 @@ def all_cases():
             Case('mdev', 'aarch64-virt-dt', 'mtu9000', 'mtu=9000',
                  {'lc_mtu': 9000}),
             Case('mdev', 'aarch64-virt-dt', 'carrier', carrier=True),
+            # split rings (packed is the default)
+            Case('mdev', 'x86_64-q35', 'split', 'packed=off'),
+            Case('mdev', 'aarch64-virt-dt', 'split', 'packed=off'),
+            Case('mdev', 'aarch64-virt-dt', 'split-mtu9000',
+                 'packed=off,mtu=9000', {'lc_mtu': 9000}),
             # every switchable feature off: a minimal driver still works
             # (bits: STATUS 16, CTRL_VQ 17, MRG_RXBUF 15, INDIRECT 28,
             # EVENT_IDX 29)
             Case('mdev', 'x86_64-microvm', 'minimal',
                  'mrg-rxbuf=off,event-idx=off,indirect-desc=off,status=off,'
-                 'ctrl-vq=off', features_off=(15, 16, 17, 28, 29)),
+                 'ctrl-vq=off,packed=off',
+                 features_off=(15, 16, 17, 28, 29, 34)),
             Case('mdev', 'x86_64-q35', 'carrier', carrier=True),
         ]
     return cases

@@ -739,6 +739,133 @@ static void test_broken(void)
     qtest_quit(qts);
 }
 
+/* ---- packed rings ---- */
+
+#define PK_AVAIL    (1 << 7)
+#define PK_USED     (1 << 15)
+
+typedef struct PkQueue {
+    TQueue q;           /* addresses: desc; driver/device event areas */
+    uint16_t next;
+    bool wrap;
+    uint16_t used_pos;
+    bool used_wrap;
+} PkQueue;
+
+/* Make one single-buffer chain available with buffer id @id. */
+static void pk_post(Dev *d, PkQueue *pq, uint64_t addr, uint32_t len,
+                    bool write, uint16_t id)
+{
+    uint64_t a = pq->q.desc + 16 * pq->next;
+    uint16_t flags = (write ? VRING_DESC_F_WRITE : 0) |
+                     (pq->wrap ? PK_AVAIL : PK_USED);
+
+    qtest_writeq(d->qts, a, addr);
+    qtest_writel(d->qts, a + 8, len);
+    qtest_writew(d->qts, a + 12, id);
+    qtest_writew(d->qts, a + 14, flags);     /* flags last */
+    if (++pq->next == QSZ) {
+        pq->next = 0;
+        pq->wrap = !pq->wrap;
+    }
+}
+
+/* Wait for the next used descriptor; returns its id and length. */
+static bool pk_wait_used(Dev *d, PkQueue *pq, uint16_t *id, uint32_t *len)
+{
+    uint64_t a = pq->q.desc + 16 * pq->used_pos;
+
+    for (int i = 0; i < 2000; i++) {
+        uint16_t fl = qtest_readw(d->qts, a + 14);
+
+        if (!!(fl & PK_AVAIL) == pq->used_wrap &&
+            !!(fl & PK_USED) == pq->used_wrap) {
+            *id = qtest_readw(d->qts, a + 12);
+            *len = qtest_readl(d->qts, a + 8);
+            if (++pq->used_pos == QSZ) {
+                pq->used_pos = 0;
+                pq->used_wrap = !pq->used_wrap;
+            }
+            return true;
+        }
+        g_usleep(500);
+    }
+    return false;
+}
+
+static void pk_setup(Dev *d, PkQueue *pq, uint16_t idx)
+{
+    memset(pq, 0, sizeof(*pq));
+    pq->wrap = pq->used_wrap = true;
+    queue_setup(d, &pq->q, idx);        /* desc, driver and device areas */
+}
+
+/* Loopback over packed rings, across several ring wrap-arounds. */
+static void test_packed(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0");
+    PkQueue rx, tx;
+    uint16_t id;
+    uint32_t len;
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    intercept_irq(&d);
+    g_assert_cmphex(dev_negotiate(&d, BASE_FEATURES |
+                                  F(VIRTIO_F_RING_PACKED)) &
+                    VIRTIO_CONFIG_S_FEATURES_OK, ==,
+                    VIRTIO_CONFIG_S_FEATURES_OK);
+    pk_setup(&d, &rx, 0);
+    pk_setup(&d, &tx, 1);
+    wr(&d, VIRTIO_MMIO_STATUS, S_ACK_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
+       VIRTIO_CONFIG_S_DRIVER_OK);
+
+    for (unsigned n = 0; n < 3 * QSZ + 5; n++) {
+        size_t flen = 60 + (n * 211) % 1455;
+        g_autofree uint8_t *f = g_malloc0(HDR_LEN + flen);
+        uint64_t rxb = dev_alloc(&d, 2048), txb = dev_alloc(&d, HDR_LEN + flen);
+
+        /* back-pressure on the first frame: TX before RX */
+        frame_fill(f + HDR_LEN, flen, n);
+        qtest_memwrite(qts, txb, f, HDR_LEN + flen);
+        pk_post(&d, &tx, txb, HDR_LEN + flen, false, 100 + n % 50);
+        kick(&d, &tx.q);
+        if (n == 0) {
+            g_assert_false(pk_wait_used(&d, &tx, &id, &len));
+        }
+        pk_post(&d, &rx, rxb, 2048, true, 200 + n % 50);
+        kick(&d, &rx.q);
+        g_assert_true(pk_wait_used(&d, &tx, &id, &len));
+        g_assert_cmpuint(id, ==, 100 + n % 50);
+        g_assert_true(pk_wait_used(&d, &rx, &id, &len));
+        g_assert_cmpuint(id, ==, 200 + n % 50);
+        g_assert_cmpuint(len, ==, HDR_LEN + flen);
+        check_rx(&d, rxb, HDR_LEN, flen, n, 1);
+        g_assert_true(qtest_get_irq(qts, 0));
+        wr(&d, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+    }
+    g_assert_cmpuint(stat_of(&d, "tx-stats", "packets"), ==, 3 * QSZ + 5);
+
+    /* A chain that never ends breaks the device, and reset recovers it. */
+    for (int i = 0; i < QSZ; i++) {
+        uint64_t a = tx.q.desc + 16 * i;
+
+        qtest_writeq(qts, a, ram_base() + 0x500000);
+        qtest_writel(qts, a + 8, 100);
+        qtest_writew(qts, a + 14, VRING_DESC_F_NEXT |
+                     (tx.wrap ? PK_AVAIL : PK_USED));
+    }
+    kick(&d, &tx.q);
+    for (int i = 0; i < 200 && !(rd(&d, VIRTIO_MMIO_STATUS) &
+                                 VIRTIO_CONFIG_S_NEEDS_RESET); i++) {
+        g_usleep(1000);
+    }
+    g_assert_true(rd(&d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
+    wr(&d, VIRTIO_MMIO_STATUS, 0);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS), ==, 0);
+    qtest_quit(qts);
+}
+
 /* ---- control queue and feature switches ---- */
 
 #define CTRL_FEATURES   (F(VIRTIO_NET_F_CTRL_VQ) | F(VIRTIO_NET_F_CTRL_RX) | \
@@ -1334,6 +1461,7 @@ static void add_machine_tests(const char *m)
         { "broken-ring", test_broken },
         { "migrate", test_migrate },
         { "ctrl", test_ctrl },
+        { "packed", test_packed },
         { "feature-switches", test_switches },
         { "instances", test_instances },
         { "query-mdev", test_query },

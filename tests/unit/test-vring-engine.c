@@ -413,9 +413,14 @@ static void test_unpop(void)
     add_simple(&f, 4, 60, false);
     add_simple(&f, 5, 60, false);
     publish(&f);
+    VringChain c2;
+
+    vring_chain_init(&c2, QSZ);
     g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
-    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
-    vring_unpop(&f.vr, 2);
+    g_assert_cmpint(vring_pop(&f.vr, &c2, true, false), ==, 1);
+    vring_unpop(&f.vr, &c2);
+    vring_unpop(&f.vr, &f.chain);
+    vring_chain_free(&c2);
     g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
     g_assert_cmpuint(f.chain.head, ==, 4);
     fixture_teardown(&f);
@@ -641,6 +646,323 @@ static void test_bad(gconstpointer data)
     fixture_teardown(&f);
 }
 
+/* ---- packed rings ---- */
+
+#define P_AVAIL     (1 << 7)
+#define P_USED      (1 << 15)
+#define F_PACKED    (1ULL << VRING_F_RING_PACKED)
+
+typedef struct PackedDriver {
+    uint16_t num;
+    uint16_t next;      /* next descriptor position */
+    bool wrap;          /* driver ring wrap counter */
+    uint16_t used_pos;  /* next used descriptor to look at */
+    bool used_wrap;
+} PackedDriver;
+
+static void packed_setup(Fixture *f, PackedDriver *pd, uint16_t num,
+                         uint64_t features)
+{
+    VringConfig cfg = {
+        .features = features | F_PACKED, .num = num, .desc = DESC_ADDR,
+        .driver = AVAIL_ADDR, .device = USED_ADDR,
+    };
+
+    memset(f, 0, sizeof(*f));
+    f->mem.buf = g_malloc0(MEM_SIZE);
+    vring_init_mem(&f->vr, &test_mem_ops, &f->mem);
+    g_assert_cmpint(vring_setup(&f->vr, &cfg), ==, VRING_OK);
+    vring_chain_init(&f->chain, num);
+    *pd = (PackedDriver) { .num = num, .wrap = true, .used_wrap = true };
+}
+
+static void pk_put(Fixture *f, uint16_t pos, uint64_t addr, uint32_t len,
+                   uint16_t id, uint16_t flags)
+{
+    uint8_t *d = gpa(f, DESC_ADDR + 16 * pos);
+
+    stq_le_p(d, addr);
+    stl_le_p(d + 8, len);
+    stw_le_p(d + 12, id);
+    stw_le_p(d + 14, flags);
+}
+
+/*
+ * Make a chain of @n buffers available with buffer id @id; @write_from is
+ * the first writable buffer.  The head's flags are written last.
+ */
+static void pk_add(Fixture *f, PackedDriver *pd, unsigned n, uint32_t len,
+                   unsigned write_from, uint16_t id)
+{
+    uint16_t head = pd->next, head_flags = 0;
+    bool head_wrap = pd->wrap;
+
+    for (unsigned k = 0; k < n; k++) {
+        uint16_t fl = (k + 1 < n ? F_NEXT : 0) |
+                      (k >= write_from ? F_WRITE : 0) |
+                      (pd->wrap ? P_AVAIL : P_USED);
+
+        if (k == 0) {
+            head_flags = fl;
+            pk_put(f, pd->next, DATA_ADDR + 0x1000 * k, len, id, 0);
+            /* write flags later */
+            stw_le_p(gpa(f, DESC_ADDR + 16 * pd->next + 14),
+                     head_wrap ? P_USED : P_AVAIL);    /* not yet avail */
+        } else {
+            pk_put(f, pd->next, DATA_ADDR + 0x1000 * k, len, id, fl);
+        }
+        if (++pd->next == pd->num) {
+            pd->next = 0;
+            pd->wrap = !pd->wrap;
+        }
+    }
+    stw_le_p(gpa(f, DESC_ADDR + 16 * head + 14), head_flags);
+}
+
+/* The next used descriptor, if the device wrote it: id and length. */
+static bool pk_used(Fixture *f, PackedDriver *pd, unsigned ndesc,
+                    uint16_t *id, uint32_t *len)
+{
+    uint8_t *d = gpa(f, DESC_ADDR + 16 * pd->used_pos);
+    uint16_t fl = lduw_le_p(d + 14);
+    bool avail = fl & P_AVAIL, used = fl & P_USED;
+
+    if (avail != pd->used_wrap || used != pd->used_wrap) {
+        return false;
+    }
+    *len = ldl_le_p(d + 8);
+    *id = lduw_le_p(d + 12);
+    pd->used_pos += ndesc;
+    if (pd->used_pos >= pd->num) {
+        pd->used_pos -= pd->num;
+        pd->used_wrap = !pd->used_wrap;
+    }
+    return true;
+}
+
+static void test_packed_basic(void)
+{
+    Fixture f;
+    PackedDriver pd;
+    uint16_t id;
+    uint32_t len;
+
+    packed_setup(&f, &pd, QSZ, 0);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==, 0);
+    pk_add(&f, &pd, 3, 100, 2, 7);
+    g_assert_true(vring_has_avail(&f.vr));
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==, 1);
+    g_assert_cmpuint(f.chain.head, ==, 7);
+    g_assert_cmpuint(f.chain.ndesc, ==, 3);
+    g_assert_cmpuint(f.chain.nout, ==, 2);
+    g_assert_cmpuint(f.chain.nin, ==, 1);
+    g_assert_cmpuint(f.chain.out_len, ==, 200);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==, 0);
+    g_assert_false(pk_used(&f, &pd, 3, &id, &len));
+    g_assert_cmpint(vring_fill(&f.vr, &f.chain, 50), ==, VRING_OK);
+    g_assert_cmpint(vring_flush(&f.vr), ==, VRING_OK);
+    g_assert_true(pk_used(&f, &pd, 3, &id, &len));
+    g_assert_cmpuint(id, ==, 7);
+    g_assert_cmpuint(len, ==, 50);
+    fixture_teardown(&f);
+}
+
+static void test_packed_wrap(void)
+{
+    Fixture f;
+    PackedDriver pd;
+    uint16_t id;
+    uint32_t len;
+
+    /* Any size works for packed rings; chains cross the end of the ring. */
+    packed_setup(&f, &pd, 5, 0);
+    for (unsigned n = 0; n < 20; n++) {
+        unsigned ndesc = 1 + n % 3;
+
+        pk_add(&f, &pd, ndesc, 60, ndesc, n);
+        g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+        g_assert_cmpuint(f.chain.head, ==, n);
+        g_assert_cmpuint(f.chain.nout, ==, ndesc);
+        g_assert_cmpint(vring_fill(&f.vr, &f.chain, n), ==, VRING_OK);
+        g_assert_true(pk_used(&f, &pd, ndesc, &id, &len));
+        g_assert_cmpuint(id, ==, n);
+        g_assert_cmpuint(len, ==, n);
+        g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 0);
+    }
+    fixture_teardown(&f);
+}
+
+static void test_packed_indirect(void)
+{
+    Fixture f;
+    PackedDriver pd;
+    uint64_t t = DATA_ADDR + 0x8000;
+    uint8_t *d;
+
+    packed_setup(&f, &pd, QSZ, 1ULL << VRING_F_INDIRECT_DESC);
+    for (unsigned k = 0; k < 3; k++) {
+        d = gpa(&f, t + 16 * k);
+        stq_le_p(d, DATA_ADDR + 0x100 * k);
+        stl_le_p(d + 8, 10 + k);
+        stw_le_p(d + 14, k == 2 ? F_WRITE : 0);
+    }
+    pk_put(&f, 0, t, 48, 9, F_INDIRECT | P_AVAIL);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==, 1);
+    g_assert_cmpuint(f.chain.head, ==, 9);
+    g_assert_cmpuint(f.chain.ndesc, ==, 1);
+    g_assert_cmpuint(f.chain.nout, ==, 2);
+    g_assert_cmpuint(f.chain.nin, ==, 1);
+    g_assert_cmpuint(f.chain.in_len, ==, 12);
+
+    /* A nested table is refused. */
+    d = gpa(&f, t);
+    stw_le_p(d + 14, F_INDIRECT);
+    pk_put(&f, 1, t, 48, 10, F_INDIRECT | P_AVAIL);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==,
+                    -VRING_ERR_INDIRECT_NESTED);
+    fixture_teardown(&f);
+}
+
+static void test_packed_notify(void)
+{
+    Fixture f;
+    PackedDriver pd;
+    uint16_t id;
+    uint32_t len;
+
+    packed_setup(&f, &pd, 4, 1ULL << VRING_F_EVENT_IDX);
+    /* Driver: notifications disabled */
+    stw_le_p(gpa(&f, AVAIL_ADDR + 2), 1);
+    pk_add(&f, &pd, 1, 60, 1, 0);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    vring_fill(&f.vr, &f.chain, 0);
+    g_assert_false(vring_need_notify(&f.vr));
+    /* enabled: notified once per publication */
+    stw_le_p(gpa(&f, AVAIL_ADDR + 2), 0);
+    pk_add(&f, &pd, 1, 60, 1, 1);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    vring_fill(&f.vr, &f.chain, 0);
+    g_assert_true(vring_need_notify(&f.vr));
+    g_assert_false(vring_need_notify(&f.vr));
+    /* desc mode: only when the used position passes off_wrap = 3 (wrap 1) */
+    stw_le_p(gpa(&f, AVAIL_ADDR), 3 | 1 << 15);
+    stw_le_p(gpa(&f, AVAIL_ADDR + 2), 2);
+    pk_add(&f, &pd, 1, 60, 1, 2);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    vring_fill(&f.vr, &f.chain, 0);         /* used 2 -> 3 */
+    g_assert_false(vring_need_notify(&f.vr));
+    pk_add(&f, &pd, 1, 60, 1, 3);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    vring_fill(&f.vr, &f.chain, 0);         /* used 3 -> 0, passes 3 */
+    g_assert_true(vring_need_notify(&f.vr));
+    for (int i = 0; i < 4; i++) {
+        g_assert_true(pk_used(&f, &pd, 1, &id, &len));
+    }
+    /* Device event area: disable / enable */
+    vring_disable_notify(&f.vr);
+    g_assert_cmpuint(lduw_le_p(gpa(&f, USED_ADDR + 2)), ==, 1);
+    g_assert_false(vring_enable_notify(&f.vr));
+    g_assert_cmpuint(lduw_le_p(gpa(&f, USED_ADDR + 2)), ==, 0);
+    pk_add(&f, &pd, 1, 60, 1, 4);
+    g_assert_true(vring_enable_notify(&f.vr));
+    fixture_teardown(&f);
+}
+
+static void test_packed_unpop_state(void)
+{
+    Fixture f, g;
+    PackedDriver pd;
+    VringChain c2;
+    VringState s;
+
+    packed_setup(&f, &pd, 5, 0);
+    vring_chain_init(&c2, 5);
+    /* move near the end, then a 3-descriptor chain that wraps */
+    for (unsigned n = 0; n < 4; n++) {
+        pk_add(&f, &pd, 1, 60, 1, n);
+        g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+        vring_fill(&f.vr, &f.chain, 0);
+    }
+    pk_add(&f, &pd, 3, 60, 3, 40);
+    pk_add(&f, &pd, 1, 60, 1, 41);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    g_assert_cmpint(vring_pop(&f.vr, &c2, true, false), ==, 1);
+    g_assert_cmpuint(c2.head, ==, 41);
+    vring_unpop(&f.vr, &c2);
+    vring_unpop(&f.vr, &f.chain);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    g_assert_cmpuint(f.chain.head, ==, 40);
+    g_assert_cmpuint(f.chain.ndesc, ==, 3);
+
+    /* state: positions with wrap counters in bit 15 */
+    vring_get_state(&f.vr, &s);
+    g_assert_cmpuint(s.avail_idx, ==, 2);           /* wrapped: bit 15 0 */
+    g_assert_cmpuint(s.used_idx, ==, 4 | 1 << 15);
+    packed_setup(&g, &pd, 5, 0);
+    g_free(g.mem.buf);
+    g.mem.buf = f.mem.buf;
+    f.mem.buf = g_malloc0(MEM_SIZE);
+    g_assert_cmpint(vring_set_state(&g.vr, &s), ==, VRING_OK);
+    g_assert_cmpint(vring_pop(&g.vr, &g.chain, true, false), ==, 1);
+    g_assert_cmpuint(g.chain.head, ==, 41);
+    g_assert_cmpint(vring_fill(&g.vr, &g.chain, 0), ==, VRING_OK);
+    /* untrusted: position past the ring, or used ahead of avail */
+    s.avail_idx = 7;
+    g_assert_cmpint(vring_set_state(&g.vr, &s), ==, VRING_ERR_STATE);
+    s.avail_idx = 1 | 1 << 15;
+    s.used_idx = 3 | 1 << 15;
+    g_assert_cmpint(vring_set_state(&g.vr, &s), ==, VRING_ERR_STATE);
+    vring_chain_free(&c2);
+    fixture_teardown(&f);
+    fixture_teardown(&g);
+}
+
+static void test_packed_bad(void)
+{
+    Fixture f;
+    PackedDriver pd;
+
+    /* A chain that never ends: NEXT on every descriptor of the ring. */
+    packed_setup(&f, &pd, 4, 0);
+    for (unsigned i = 0; i < 4; i++) {
+        pk_put(&f, i, DATA_ADDR, 60, 0, F_NEXT | P_AVAIL);
+    }
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==,
+                    -VRING_ERR_LOOP);
+    fixture_teardown(&f);
+
+    packed_setup(&f, &pd, 4, 0);
+    pk_put(&f, 0, DATA_ADDR, 0, 0, P_AVAIL);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==,
+                    -VRING_ERR_ZERO_LEN);
+    fixture_teardown(&f);
+
+    packed_setup(&f, &pd, 4, 0);
+    pk_put(&f, 0, DATA_ADDR, 60, 0, F_WRITE | F_NEXT | P_AVAIL);
+    pk_put(&f, 1, DATA_ADDR, 60, 0, P_AVAIL);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==,
+                    -VRING_ERR_READ_AFTER_WRITE);
+    fixture_teardown(&f);
+
+    /* Not available: AVAIL and USED both equal to the wrap counter. */
+    packed_setup(&f, &pd, 4, 0);
+    pk_put(&f, 0, DATA_ADDR, 60, 0, P_AVAIL | P_USED);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==, 0);
+    fixture_teardown(&f);
+
+    /* Misaligned event areas */
+    {
+        VringConfig cfg = {
+            .features = F_PACKED, .num = 4, .desc = DESC_ADDR,
+            .driver = AVAIL_ADDR + 2, .device = USED_ADDR,
+        };
+
+        packed_setup(&f, &pd, 4, 0);
+        g_assert_cmpint(vring_setup(&f.vr, &cfg), ==, VRING_ERR_BAD_ADDR);
+        fixture_teardown(&f);
+    }
+}
+
 /* Regression: a fill with nothing in flight must not corrupt the ring. */
 static void test_regression_fill_without_pop(void)
 {
@@ -674,6 +996,13 @@ int main(int argc, char **argv)
 
         g_test_add_data_func(path, &bad_cases[i], test_bad);
     }
+    g_test_add_func("/vring/packed/basic", test_packed_basic);
+    g_test_add_func("/vring/packed/wrap-odd-size", test_packed_wrap);
+    g_test_add_func("/vring/packed/indirect", test_packed_indirect);
+    g_test_add_func("/vring/packed/notify", test_packed_notify);
+    g_test_add_func("/vring/packed/unpop-and-state",
+                    test_packed_unpop_state);
+    g_test_add_func("/vring/packed/bad", test_packed_bad);
     g_test_add_func("/vring/regression/fill-without-pop",
                     test_regression_fill_without_pop);
     return g_test_run();

@@ -181,7 +181,7 @@ void virtio_mdev_class_add_properties(ObjectClass *oc, size_t offset);
     ((1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_RING_F_EVENT_IDX) | \
      (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VIRTIO_NET_F_STATUS) | \
      (1ULL << VIRTIO_NET_F_CTRL_VQ) | (1ULL << VIRTIO_NET_F_CTRL_RX) | \
-     (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR))
+     (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | (1ULL << VIRTIO_F_RING_PACKED))
 
 #define DEFINE_VIRTIO_MDEV_NET_FEATURE(_name, _state, _t, _bit)      \
     DEFINE_PROP_BIT64(_name, _state, _t.net_features, _bit, true)
@@ -202,7 +202,9 @@ void virtio_mdev_class_add_properties(ObjectClass *oc, size_t offset);
     DEFINE_VIRTIO_MDEV_NET_FEATURE("ctrl-rx", _state, _t,            \
                                    VIRTIO_NET_F_CTRL_RX),            \
     DEFINE_VIRTIO_MDEV_NET_FEATURE("ctrl-mac-addr", _state, _t,      \
-                                   VIRTIO_NET_F_CTRL_MAC_ADDR)
+                                   VIRTIO_NET_F_CTRL_MAC_ADDR),      \
+    DEFINE_VIRTIO_MDEV_NET_FEATURE("packed", _state, _t,             \
+                                   VIRTIO_F_RING_PACKED)
 
 /* Name of the parent virtio-mdev-net creates when none is given. */
 #define VIRTIO_MDEV_NET_DEFAULT_PARENT "mvnet-default"

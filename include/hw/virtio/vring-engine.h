@@ -6,7 +6,8 @@
  * A small library for backends that run the virtio datapath themselves
  * (like Linux's vringh): given a queue's negotiated features, size and
  * addresses, pop available descriptor chains as scatter-gather lists, push
- * used entries, and decide whether the driver must be notified.
+ * used entries, and decide whether the driver must be notified.  Split and
+ * packed rings (VIRTIO_F_RING_PACKED), indirect descriptors, EVENT_IDX.
  *
  * Memory is reached only through VringMemOps, so the same engine runs in
  * QEMU (guest memory through the DMA API) and in unit tests over a plain
@@ -103,25 +104,33 @@ typedef struct VringConfig {
     uint64_t device;        /* split: used ring */
 } VringConfig;
 
-/* Ring position for migration (vDPA's vq state). */
+/*
+ * Ring position for migration (vDPA's vq state).  Split: free-running
+ * indexes.  Packed: ring positions, with the wrap counter in bit 15.
+ */
 typedef struct VringState {
     uint16_t avail_idx;     /* next avail entry to pop */
     uint16_t used_idx;      /* next used entry to fill */
 } VringState;
+
+typedef struct VringFormat VringFormat;
 
 typedef struct Vring {
     const VringMemOps *mem;
     void *mem_opaque;
 
     VringConfig cfg;
+    const VringFormat *fmt;     /* split or packed, set by vring_setup */
     bool ready;
     bool broken;
     bool event_idx;
     bool indirect;
     bool notify_enabled;
 
-    uint16_t last_avail_idx;    /* next avail entry to pop */
-    uint16_t used_idx;          /* published used idx */
+    uint16_t last_avail_idx;    /* next avail entry (packed: position) */
+    uint16_t used_idx;          /* published used idx (packed: position) */
+    bool avail_wrap;            /* packed: driver ring wrap counter */
+    bool used_wrap;             /* packed: device ring wrap counter */
     uint16_t pending_used;      /* used entries filled, not yet published */
     bool unsignalled;           /* published since vring_need_notify */
     uint16_t signalled_used;    /* used idx at the last notification */
@@ -133,8 +142,9 @@ typedef struct Vring {
 void vring_init_mem(Vring *vr, const VringMemOps *mem, void *mem_opaque);
 
 /*
- * Validate @cfg (size a power of 2 <= VRING_MAX_SIZE, aligned addresses
- * that do not wrap) and make the ring ready with index 0.
+ * Validate @cfg (size 1..VRING_MAX_SIZE, a power of 2 for split rings;
+ * aligned areas that do not wrap) and make the ring ready at its start.
+ * The format follows VIRTIO_F_RING_PACKED in @cfg->features.
  */
 VringError vring_setup(Vring *vr, const VringConfig *cfg);
 
@@ -155,8 +165,11 @@ void vring_chain_free(VringChain *chain);
  */
 int vring_pop(Vring *vr, VringChain *chain, bool want_out, bool want_in);
 
-/* Give back the last @n popped chains, newest first (vringh's abandon). */
-void vring_unpop(Vring *vr, unsigned n);
+/*
+ * Give back @chain, which must be the last chain popped and not yet
+ * filled; to give back several, call newest first (vringh's abandon).
+ */
+void vring_unpop(Vring *vr, const VringChain *chain);
 
 /*
  * Fill a used entry for @chain with @len bytes written.  Entries become

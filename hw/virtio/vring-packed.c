@@ -1,0 +1,251 @@
+/*
+ * vring engine: packed rings (virtio 1.x 2.8, VIRTIO_F_RING_PACKED)
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * One descriptor ring of {addr, len, id, flags}: the driver makes a chain
+ * available by setting AVAIL to its wrap counter and USED to the inverse;
+ * the device writes one used descriptor per chain (the buffer id of the
+ * chain's last descriptor) with AVAIL and USED both equal to its own wrap
+ * counter, at its used position, which advances by the chain's length.
+ * Two 4-byte event suppression areas: the driver's (at "driver", read here)
+ * and the device's (at "device", written here).  Any size 1..32768.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/atomic.h"
+#include "qemu/bswap.h"
+#include "vring-internal.h"
+
+#define VRING_PACKED_DESC_F_AVAIL   (1 << 7)
+#define VRING_PACKED_DESC_F_USED    (1 << 15)
+#define VRING_PACKED_EVENT_ENABLE   0
+#define VRING_PACKED_EVENT_DISABLE  1
+#define VRING_PACKED_EVENT_DESC     2
+#define VRING_PACKED_WRAP_BIT       15
+
+static uint64_t desc_addr(const Vring *vr, unsigned i)
+{
+    return vr->cfg.desc + (uint64_t)i * VRING_DESC_SIZE;
+}
+
+static bool packed_is_avail(uint16_t flags, bool wrap)
+{
+    return !!(flags & VRING_PACKED_DESC_F_AVAIL) == wrap &&
+           !!(flags & VRING_PACKED_DESC_F_USED) != wrap;
+}
+
+/* Move a ring position by @n slots, flipping @wrap when it passes the end. */
+static void packed_advance(const Vring *vr, uint16_t *pos, bool *wrap,
+                           unsigned n)
+{
+    unsigned p = *pos + n;
+
+    if (p >= vr->cfg.num) {
+        p -= vr->cfg.num;
+        *wrap = !*wrap;
+    }
+    *pos = p;
+}
+
+static VringError packed_check(const VringConfig *cfg)
+{
+    if (!vring_area_ok(cfg->driver, 4, 4) ||
+        !vring_area_ok(cfg->device, 4, 4)) {
+        return VRING_ERR_BAD_ADDR;
+    }
+    return VRING_OK;
+}
+
+static int packed_pop(Vring *vr, VringChain *chain)
+{
+    unsigned i = vr->last_avail_idx, budget = vr->cfg.num, ndesc = 0;
+    uint16_t flags, id = 0;
+    VringDesc d;
+    int r;
+
+    if (!vring_ld16(vr, desc_addr(vr, i) + 14, &flags)) {
+        return vring_fail(vr, VRING_ERR_MEM);
+    }
+    if (!packed_is_avail(flags, vr->avail_wrap)) {
+        return 0;
+    }
+    /* Read the descriptors only after seeing the head available (pairs
+     * with the driver's write barrier before it sets the flags). */
+    smp_rmb();
+    vring_chain_begin(chain);
+    for (;;) {
+        if (budget-- == 0) {
+            return vring_fail(vr, VRING_ERR_LOOP);
+        }
+        if (!vring_read_desc(vr, vr->cfg.desc, i, true, &d)) {
+            return vring_fail(vr, VRING_ERR_MEM);
+        }
+        ndesc++;
+        id = d.id;
+        if (d.flags & VRING_DESC_F_INDIRECT) {
+            /* A table of d.len / 16 descriptors, used in order. */
+            r = vring_check_indirect(vr, &d, false);
+            if (r) {
+                return r;
+            }
+            for (unsigned k = 0; k < d.len / VRING_DESC_SIZE; k++) {
+                VringDesc t;
+
+                if (!vring_read_desc(vr, d.addr, k, true, &t)) {
+                    return vring_fail(vr, VRING_ERR_MEM);
+                }
+                if (t.flags & VRING_DESC_F_INDIRECT) {
+                    return vring_fail(vr, VRING_ERR_INDIRECT_NESTED);
+                }
+                r = vring_chain_add(vr, chain, &t);
+                if (r) {
+                    return r;
+                }
+            }
+            break;
+        }
+        r = vring_chain_add(vr, chain, &d);
+        if (r) {
+            return r;
+        }
+        if (!(d.flags & VRING_DESC_F_NEXT)) {
+            break;
+        }
+        if (++i == vr->cfg.num) {
+            i = 0;
+        }
+    }
+    vring_chain_end(chain);
+    chain->head = id;
+    chain->ndesc = ndesc;
+    packed_advance(vr, &vr->last_avail_idx, &vr->avail_wrap, ndesc);
+    return 1;
+}
+
+static void packed_unpop(Vring *vr, const VringChain *chain)
+{
+    if (vr->last_avail_idx >= chain->ndesc) {
+        vr->last_avail_idx -= chain->ndesc;
+    } else {
+        vr->last_avail_idx += vr->cfg.num - chain->ndesc;
+        vr->avail_wrap = !vr->avail_wrap;
+    }
+}
+
+static VringError packed_fill(Vring *vr, const VringChain *chain,
+                              uint32_t len)
+{
+    uint64_t a = desc_addr(vr, vr->used_idx);
+    uint16_t flags = vr->used_wrap ? (VRING_PACKED_DESC_F_AVAIL |
+                                      VRING_PACKED_DESC_F_USED) : 0;
+    uint8_t b[6];
+
+    stl_le_p(b, len);
+    stw_le_p(b + 4, chain->head);
+    if (!vr->mem->write(vr->mem_opaque, a + 8, b, sizeof(b))) {
+        return VRING_ERR_MEM;
+    }
+    /* Length and id before the flags that hand the descriptor back. */
+    smp_wmb();
+    if (!vring_st16(vr, a + 14, flags)) {
+        return VRING_ERR_MEM;
+    }
+    packed_advance(vr, &vr->used_idx, &vr->used_wrap, chain->ndesc);
+    return VRING_OK;
+}
+
+static VringError packed_flush(Vring *vr)
+{
+    /* Each used descriptor was handed back by its own flags write. */
+    return VRING_OK;
+}
+
+static bool packed_need_notify(Vring *vr)
+{
+    uint16_t off_wrap, flags, old, new;
+    bool valid;
+    int off;
+
+    /* Order the used descriptors before reading the driver's wishes. */
+    smp_mb();
+    if (!vring_ld16(vr, vr->cfg.driver, &off_wrap) ||
+        !vring_ld16(vr, vr->cfg.driver + 2, &flags)) {
+        return true;
+    }
+    /* Track what was published in every mode, as desc mode compares. */
+    old = vr->signalled_used;
+    valid = vr->signalled_used_valid;
+    new = vr->signalled_used = vr->used_idx;
+    vr->signalled_used_valid = true;
+    if (flags == VRING_PACKED_EVENT_DISABLE) {
+        return false;
+    }
+    if (flags != VRING_PACKED_EVENT_DESC || !vr->event_idx || !valid) {
+        return true;
+    }
+    /* The event position, unwrapped relative to our wrap counter. */
+    off = off_wrap & ~(1 << VRING_PACKED_WRAP_BIT);
+    if (vr->used_wrap != (off_wrap >> VRING_PACKED_WRAP_BIT)) {
+        off -= vr->cfg.num;
+    }
+    return (uint16_t)(new - off - 1) < (uint16_t)(new - old);
+}
+
+static void packed_set_notify(Vring *vr, bool enable)
+{
+    vring_st16(vr, vr->cfg.device + 2, enable ? VRING_PACKED_EVENT_ENABLE
+                                              : VRING_PACKED_EVENT_DISABLE);
+}
+
+static bool packed_has_avail(Vring *vr)
+{
+    uint16_t flags;
+
+    return vring_ld16(vr, desc_addr(vr, vr->last_avail_idx) + 14, &flags) &&
+           packed_is_avail(flags, vr->avail_wrap);
+}
+
+static void packed_get_state(const Vring *vr, VringState *state)
+{
+    state->avail_idx = vr->last_avail_idx |
+                       vr->avail_wrap << VRING_PACKED_WRAP_BIT;
+    state->used_idx = vr->used_idx | vr->used_wrap << VRING_PACKED_WRAP_BIT;
+}
+
+static VringError packed_set_state(Vring *vr, const VringState *state)
+{
+    uint16_t mask = (1 << VRING_PACKED_WRAP_BIT) - 1;
+    uint16_t avail = state->avail_idx & mask, used = state->used_idx & mask;
+    bool avail_wrap = state->avail_idx >> VRING_PACKED_WRAP_BIT;
+    bool used_wrap = state->used_idx >> VRING_PACKED_WRAP_BIT;
+    int inflight;
+
+    if (avail >= vr->cfg.num || used >= vr->cfg.num) {
+        return VRING_ERR_STATE;
+    }
+    /* Descriptors between the used and the avail position: 0..num. */
+    inflight = avail - used + (avail_wrap != used_wrap ? vr->cfg.num : 0);
+    if (inflight < 0 || inflight > vr->cfg.num) {
+        return VRING_ERR_STATE;
+    }
+    vr->last_avail_idx = avail;
+    vr->avail_wrap = avail_wrap;
+    vr->used_idx = used;
+    vr->used_wrap = used_wrap;
+    vr->inflight = inflight;
+    return VRING_OK;
+}
+
+const VringFormat vring_packed_format = {
+    .check = packed_check,
+    .pop = packed_pop,
+    .unpop = packed_unpop,
+    .fill = packed_fill,
+    .flush = packed_flush,
+    .need_notify = packed_need_notify,
+    .set_notify = packed_set_notify,
+    .has_avail = packed_has_avail,
+    .get_state = packed_get_state,
+    .set_state = packed_set_state,
+};

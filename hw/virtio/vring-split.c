@@ -1,0 +1,265 @@
+/*
+ * vring engine: split rings (virtio 1.x 2.7)
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Descriptor table, avail ring (flags, idx, ring[num], used_event) and used
+ * ring (flags, idx, ring[num] of {id, len}, avail_event).  Indexes are
+ * free-running 16-bit counters; the size is a power of 2.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/atomic.h"
+#include "qemu/bswap.h"
+#include "vring-internal.h"
+
+#define VRING_AVAIL_F_NO_INTERRUPT  1
+#define VRING_USED_F_NO_NOTIFY      1
+#define VRING_USED_ELEM_SIZE        8
+
+static uint64_t avail_idx_addr(const Vring *vr)
+{
+    return vr->cfg.driver + 2;
+}
+
+static uint64_t avail_ring_addr(const Vring *vr, uint16_t idx)
+{
+    return vr->cfg.driver + 4 + 2 * (uint64_t)(idx & (vr->cfg.num - 1));
+}
+
+static uint64_t used_event_addr(const Vring *vr)
+{
+    return vr->cfg.driver + 4 + 2 * (uint64_t)vr->cfg.num;
+}
+
+static uint64_t used_idx_addr(const Vring *vr)
+{
+    return vr->cfg.device + 2;
+}
+
+static uint64_t used_elem_addr(const Vring *vr, uint16_t idx)
+{
+    return vr->cfg.device + 4 +
+           VRING_USED_ELEM_SIZE * (uint64_t)(idx & (vr->cfg.num - 1));
+}
+
+static uint64_t avail_event_addr(const Vring *vr)
+{
+    return vr->cfg.device + 4 + VRING_USED_ELEM_SIZE * (uint64_t)vr->cfg.num;
+}
+
+static VringError split_check(const VringConfig *cfg)
+{
+    uint64_t num = cfg->num;
+
+    if (num & (num - 1)) {
+        return VRING_ERR_BAD_SIZE;
+    }
+    if (!vring_area_ok(cfg->driver, 6 + 2 * num, 2) ||
+        !vring_area_ok(cfg->device, 6 + VRING_USED_ELEM_SIZE * num, 4)) {
+        return VRING_ERR_BAD_ADDR;
+    }
+    return VRING_OK;
+}
+
+/* Walk the chain at @head: next-linked, optionally through one table. */
+static int split_walk(Vring *vr, uint16_t head, VringChain *chain)
+{
+    uint64_t table = vr->cfg.desc;
+    unsigned tsize = vr->cfg.num;
+    unsigned budget = tsize;
+    unsigned i = head;
+    bool in_indirect = false;
+    VringDesc d;
+    int r;
+
+    vring_chain_begin(chain);
+    for (;;) {
+        if (budget-- == 0) {
+            return vring_fail(vr, VRING_ERR_LOOP);
+        }
+        if (!vring_read_desc(vr, table, i, false, &d)) {
+            return vring_fail(vr, VRING_ERR_MEM);
+        }
+        if (d.flags & VRING_DESC_F_INDIRECT) {
+            r = vring_check_indirect(vr, &d, in_indirect);
+            if (r) {
+                return r;
+            }
+            table = d.addr;
+            tsize = budget = d.len / VRING_DESC_SIZE;
+            i = 0;
+            in_indirect = true;
+            continue;
+        }
+        r = vring_chain_add(vr, chain, &d);
+        if (r) {
+            return r;
+        }
+        if (!(d.flags & VRING_DESC_F_NEXT)) {
+            break;
+        }
+        if (d.id >= tsize) {            /* split: the next index */
+            return vring_fail(vr, VRING_ERR_NEXT);
+        }
+        i = d.id;
+    }
+    vring_chain_end(chain);
+    return 0;
+}
+
+static int split_pop(Vring *vr, VringChain *chain)
+{
+    uint16_t avail_idx, head;
+    int r;
+
+    if (!vring_ld16(vr, avail_idx_addr(vr), &avail_idx)) {
+        return vring_fail(vr, VRING_ERR_MEM);
+    }
+    if (avail_idx == vr->last_avail_idx) {
+        return 0;
+    }
+    if ((uint16_t)(avail_idx - vr->last_avail_idx) > vr->cfg.num) {
+        return vring_fail(vr, VRING_ERR_AVAIL_IDX);
+    }
+    /* Read the ring entry only after seeing the index (pairs with the
+     * driver's write barrier between the two). */
+    smp_rmb();
+    if (!vring_ld16(vr, avail_ring_addr(vr, vr->last_avail_idx), &head)) {
+        return vring_fail(vr, VRING_ERR_MEM);
+    }
+    if (head >= vr->cfg.num) {
+        return vring_fail(vr, VRING_ERR_HEAD);
+    }
+    r = split_walk(vr, head, chain);
+    if (r) {
+        return r;
+    }
+    chain->head = head;
+    chain->ndesc = 1;
+    vr->last_avail_idx++;
+    if (vr->event_idx && vr->notify_enabled) {
+        /* Ask to be kicked for entries past the ones seen so far. */
+        if (!vring_st16(vr, avail_event_addr(vr), vr->last_avail_idx)) {
+            return vring_fail(vr, VRING_ERR_MEM);
+        }
+    }
+    return 1;
+}
+
+static void split_unpop(Vring *vr, const VringChain *chain)
+{
+    vr->last_avail_idx--;
+}
+
+static VringError split_fill(Vring *vr, const VringChain *chain,
+                             uint32_t len)
+{
+    uint8_t b[VRING_USED_ELEM_SIZE];
+
+    stl_le_p(b, chain->head);
+    stl_le_p(b + 4, len);
+    if (!vr->mem->write(vr->mem_opaque,
+                        used_elem_addr(vr, vr->used_idx + vr->pending_used),
+                        b, sizeof(b))) {
+        return VRING_ERR_MEM;
+    }
+    vr->pending_used++;
+    return VRING_OK;
+}
+
+static VringError split_flush(Vring *vr)
+{
+    uint16_t new_idx;
+
+    if (!vr->pending_used) {
+        return VRING_OK;
+    }
+    new_idx = vr->used_idx + vr->pending_used;
+    /* The used entries must be visible before the index that covers them. */
+    smp_wmb();
+    if (!vring_st16(vr, used_idx_addr(vr), new_idx)) {
+        vring_fail(vr, VRING_ERR_MEM);
+        return VRING_ERR_MEM;
+    }
+    vr->used_idx = new_idx;
+    vr->pending_used = 0;
+    vr->unsignalled = true;
+    return VRING_OK;
+}
+
+static bool split_need_notify(Vring *vr)
+{
+    uint16_t flags, event, old, new;
+    bool valid;
+
+    /* Order the used index write before reading the driver's wishes. */
+    smp_mb();
+    if (!vr->event_idx) {
+        if (!vring_ld16(vr, vr->cfg.driver, &flags)) {
+            return true;
+        }
+        return !(flags & VRING_AVAIL_F_NO_INTERRUPT);
+    }
+    old = vr->signalled_used;
+    valid = vr->signalled_used_valid;
+    new = vr->signalled_used = vr->used_idx;
+    vr->signalled_used_valid = true;
+    if (!valid || !vring_ld16(vr, used_event_addr(vr), &event)) {
+        return true;
+    }
+    /* vring_need_event() of the virtio specification */
+    return (uint16_t)(new - event - 1) < (uint16_t)(new - old);
+}
+
+static bool split_has_avail(Vring *vr)
+{
+    uint16_t idx;
+
+    return vring_ld16(vr, avail_idx_addr(vr), &idx) &&
+           idx != vr->last_avail_idx;
+}
+
+static void split_set_notify(Vring *vr, bool enable)
+{
+    uint16_t idx;
+
+    if (!vr->event_idx) {
+        vring_st16(vr, vr->cfg.device, enable ? 0 : VRING_USED_F_NO_NOTIFY);
+    } else if (enable && vring_ld16(vr, avail_idx_addr(vr), &idx)) {
+        /* Kick me for anything past what the driver has made available. */
+        vring_st16(vr, avail_event_addr(vr), idx);
+    }
+    /* Disabled with EVENT_IDX: not moving avail_event suppresses kicks. */
+}
+
+static void split_get_state(const Vring *vr, VringState *state)
+{
+    state->avail_idx = vr->last_avail_idx;
+    state->used_idx = vr->used_idx;
+}
+
+static VringError split_set_state(Vring *vr, const VringState *state)
+{
+    /* At most a ring's worth of chains can be in flight. */
+    if ((uint16_t)(state->avail_idx - state->used_idx) > vr->cfg.num) {
+        return VRING_ERR_STATE;
+    }
+    vr->last_avail_idx = state->avail_idx;
+    vr->used_idx = state->used_idx;
+    vr->inflight = state->avail_idx - state->used_idx;
+    return VRING_OK;
+}
+
+const VringFormat vring_split_format = {
+    .check = split_check,
+    .pop = split_pop,
+    .unpop = split_unpop,
+    .fill = split_fill,
+    .flush = split_flush,
+    .need_notify = split_need_notify,
+    .set_notify = split_set_notify,
+    .has_avail = split_has_avail,
+    .get_state = split_get_state,
+    .set_state = split_set_state,
+};
