@@ -739,6 +739,59 @@ static void test_broken(void)
     qtest_quit(qts);
 }
 
+/* Frames out of range are counted errors: no huge allocation, no crash. */
+static void test_bad_frames(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0");
+    uint64_t rx;
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    dev_start(&d, BASE_FEATURES | F(VIRTIO_NET_F_MRG_RXBUF));
+    /* shorter than header + Ethernet header */
+    send_frame(&d, 0, HDR_LEN, 10, 0);
+    /* larger than 64 KiB + Ethernet header */
+    send_frame(&d, 1, HDR_LEN, 65535 + 14 + 1, 1);
+    kick(&d, &d.tx);
+    g_assert_true(wait_used(&d, &d.tx, 2));
+    g_assert_cmpuint(stat_of(&d, "tx-stats", "errors"), ==, 2);
+    g_assert_cmpuint(used_idx(&d, &d.rx), ==, 0);
+    /* the device goes on */
+    rx = post_rx(&d, 0, 2048);
+    send_frame(&d, 2, HDR_LEN, 64, 2);
+    kick(&d, &d.tx);
+    g_assert_true(wait_used(&d, &d.rx, 1));
+    check_rx(&d, rx, HDR_LEN, 64, 2, 1);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
+                     ==, 0);
+    qtest_quit(qts);
+}
+
+/*
+ * Regression (the CVE-2023-0330 pattern): a receive buffer that points at
+ * the device's own registers.  The bottom half runs under the device's
+ * reentrancy guard, so the copy cannot re-enter the device; QEMU goes on.
+ */
+static void test_regression_dma_to_own_mmio(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0");
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    dev_start(&d, BASE_FEATURES);
+    put_desc(&d, &d.rx, 0, d.base, 0x200, VRING_DESC_F_WRITE, 0);
+    avail_push(&d, &d.rx, 0);
+    send_frame(&d, 0, HDR_LEN, 300, 1);
+    kick(&d, &d.tx);
+    wait_used(&d, &d.tx, 1);
+    /* The registers were not rewritten by the frame, and QEMU is alive. */
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_MAGIC_VALUE), ==, MAGIC);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_DEVICE_ID), ==, 1);
+    wr(&d, VIRTIO_MMIO_STATUS, 0);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS), ==, 0);
+    qtest_quit(qts);
+}
+
 /* ---- packed rings ---- */
 
 #define PK_AVAIL    (1 << 7)
@@ -1462,6 +1515,8 @@ static void add_machine_tests(const char *m)
         { "migrate", test_migrate },
         { "ctrl", test_ctrl },
         { "packed", test_packed },
+        { "bad-frames", test_bad_frames },
+        { "regression/dma-to-own-mmio", test_regression_dma_to_own_mmio },
         { "feature-switches", test_switches },
         { "instances", test_instances },
         { "query-mdev", test_query },
