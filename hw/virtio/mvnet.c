@@ -81,8 +81,24 @@ typedef struct MvnetStats {
     uint64_t interrupts;
 } MvnetStats;
 
+/*
+ * A cached mapping of one ring area (descriptor table, driver area or
+ * device area).  Used under the BQL only (MMIO and the main-loop bottom
+ * half), and rebuilt when the memory map changes.
+ */
+typedef struct MvnetRingCache {
+    MemoryRegionCache mrc;
+    uint64_t base;
+    uint64_t len;
+    bool is_write;
+    bool valid;
+} MvnetRingCache;
+
+enum { MVNET_AREA_DESC, MVNET_AREA_DRIVER, MVNET_AREA_DEVICE, MVNET_AREAS };
+
 typedef struct MvnetQueue {
     Vring ring;
+    MvnetRingCache cache[MVNET_AREAS];
     VringConfig cfg;
     VringState mig;             /* ring position, for migration */
     bool ready;
@@ -103,6 +119,8 @@ struct MvnetDevice {
 
     /* runtime */
     VirtioMdevHost host;
+    MemoryListener listener;
+    bool listening;
     QEMUBH *bh;
     uint8_t status;
     uint64_t features;
@@ -131,13 +149,89 @@ static const char *mvnet_name(MvnetDevice *n)
     return MDEV_DEVICE(n)->uuid_str ?: "mvnet";
 }
 
-/* Guest memory through the DMA API */
+/* Guest memory through the DMA API, with cached ring mappings */
+
+static void mvnet_cache_destroy(MvnetQueue *vq)
+{
+    for (unsigned a = 0; a < MVNET_AREAS; a++) {
+        if (vq->cache[a].valid) {
+            address_space_cache_destroy(&vq->cache[a].mrc);
+            vq->cache[a].valid = false;
+        }
+    }
+}
+
+/* Map the queue's ring areas; an area that does not map stays uncached. */
+static void mvnet_cache_init(MvnetDevice *n, MvnetQueue *vq)
+{
+    uint64_t num = vq->cfg.num;
+    bool packed = mvnet_has(n, VIRTIO_F_RING_PACKED);
+    const struct { uint64_t base, len; bool is_write; } area[MVNET_AREAS] = {
+        [MVNET_AREA_DESC] = { vq->cfg.desc, 16 * num, packed },
+        [MVNET_AREA_DRIVER] = { vq->cfg.driver, packed ? 4 : 6 + 2 * num,
+                                false },
+        [MVNET_AREA_DEVICE] = { vq->cfg.device, packed ? 4 : 6 + 8 * num,
+                                true },
+    };
+
+    mvnet_cache_destroy(vq);
+    for (unsigned a = 0; a < MVNET_AREAS; a++) {
+        MvnetRingCache *c = &vq->cache[a];
+
+        address_space_cache_init_empty(&c->mrc);
+        c->base = area[a].base;
+        c->len = area[a].len;
+        c->is_write = area[a].is_write;
+        if (address_space_cache_init(&c->mrc, n->host.dma_as, c->base,
+                                     c->len, c->is_write) < (int64_t)c->len) {
+            address_space_cache_destroy(&c->mrc);
+            continue;
+        }
+        c->valid = true;
+    }
+    trace_mvnet_ring_cache(mvnet_name(n), vq - n->vq, vq->cache[0].valid,
+                           vq->cache[1].valid, vq->cache[2].valid);
+}
+
+/* The cache holding all of [addr, addr + len), or NULL. */
+static MvnetRingCache *mvnet_cache_find(MvnetDevice *n, uint64_t addr,
+                                        uint64_t len, bool is_write)
+{
+    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
+        for (unsigned a = 0; a < MVNET_AREAS; a++) {
+            MvnetRingCache *c = &n->vq[q].cache[a];
+
+            if (c->valid && (!is_write || c->is_write) && addr >= c->base &&
+                len <= c->len && addr - c->base <= c->len - len) {
+                return c;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* The memory map changed: cached ring mappings may be stale. */
+static void mvnet_memory_commit(MemoryListener *listener)
+{
+    MvnetDevice *n = container_of(listener, MvnetDevice, listener);
+
+    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
+        if (n->vq[q].ready) {
+            mvnet_cache_init(n, &n->vq[q]);
+        }
+    }
+}
 
 static bool mvnet_mem_read(void *opaque, uint64_t addr, void *buf,
                            uint64_t len)
 {
     MvnetDevice *n = opaque;
+    MvnetRingCache *c = mvnet_cache_find(n, addr, len, false);
 
+    if (c) {
+        return address_space_read_cached(&c->mrc, addr - c->base, buf,
+                                         len) == MEMTX_OK;
+    }
     return dma_memory_read(n->host.dma_as, addr, buf, len,
                            MEMTXATTRS_UNSPECIFIED) == MEMTX_OK;
 }
@@ -146,7 +240,17 @@ static bool mvnet_mem_write(void *opaque, uint64_t addr, const void *buf,
                             uint64_t len)
 {
     MvnetDevice *n = opaque;
+    MvnetRingCache *c = mvnet_cache_find(n, addr, len, true);
 
+    if (c) {
+        if (address_space_write_cached(&c->mrc, addr - c->base, buf,
+                                       len) != MEMTX_OK) {
+            return false;
+        }
+        /* Mark the bytes dirty (migration) and flush them to the MR. */
+        address_space_cache_invalidate(&c->mrc, addr - c->base, len);
+        return true;
+    }
     return dma_memory_write(n->host.dma_as, addr, buf, len,
                             MEMTXATTRS_UNSPECIFIED) == MEMTX_OK;
 }
@@ -477,12 +581,25 @@ static void mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host)
         qemu_bh_delete(n->bh);
         n->bh = NULL;
     }
+    if (n->listening) {
+        memory_listener_unregister(&n->listener);
+        n->listening = false;
+    }
+    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
+        mvnet_cache_destroy(&n->vq[q]);
+    }
     if (!host) {
         memset(&n->host, 0, sizeof(n->host));
         return;
     }
     n->host = *host;
     n->bh = qemu_bh_new_guarded(mvnet_bh, n, host->guard);
+    n->listener = (MemoryListener) {
+        .name = "mvnet",
+        .commit = mvnet_memory_commit,
+    };
+    memory_listener_register(&n->listener, host->dma_as);
+    n->listening = true;
     for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
         vring_init_mem(&n->vq[q].ring, &mvnet_mem_ops, n);
     }
@@ -547,6 +664,7 @@ static int mvnet_set_vq_ready(MdevDevice *mdev, uint16_t idx, bool ready)
 
     if (!ready) {
         vring_reset(&vq->ring);
+        mvnet_cache_destroy(vq);
         vq->ready = false;
         return 0;
     }
@@ -558,6 +676,7 @@ static int mvnet_set_vq_ready(MdevDevice *mdev, uint16_t idx, bool ready)
                       mvnet_name(n), idx, vring_strerror(err));
         return -EINVAL;
     }
+    mvnet_cache_init(n, vq);
     vq->ready = true;
     return 0;
 }
@@ -672,6 +791,7 @@ static void mvnet_reset(MdevDevice *mdev)
     }
     for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
         vring_reset(&n->vq[q].ring);
+        mvnet_cache_destroy(&n->vq[q]);
         n->vq[q].ready = false;
         memset(&n->vq[q].cfg, 0, sizeof(n->vq[q].cfg));
     }
@@ -805,6 +925,7 @@ static int mvnet_post_load(void *opaque, int version_id)
                          mvnet_name(n), q);
             return -EINVAL;
         }
+        mvnet_cache_init(n, vq);
     }
     /* Re-kick: work that was waiting (e.g. for RX buffers) goes on. */
     if ((n->status & VIRTIO_CONFIG_S_DRIVER_OK) && !n->broken && n->bh) {
@@ -1020,6 +1141,12 @@ static void mvnet_device_finalize(Object *obj)
 
     if (n->bh) {
         qemu_bh_delete(n->bh);
+    }
+    if (n->listening) {
+        memory_listener_unregister(&n->listener);
+    }
+    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
+        mvnet_cache_destroy(&n->vq[q]);
     }
     vring_chain_free(&n->tx_chain);
     vring_chain_free(&n->ctrl_chain);
