@@ -297,6 +297,29 @@ def run_case(case, args, echo=None):
                                                  kv['mbps'])), log, secs
 
 
+def bench(cases, args):
+    """Median frames/s per case, one boot at a time, and ratios."""
+    rates = {}
+    for rnd in range(args.bench):
+        for c in cases:
+            ok, summary, log, secs = run_case(c, args)
+            if not ok:
+                print('bench: %s failed: %s' % (c.name, summary))
+                return 1
+            fps = float(summary.split('fps=')[1].split()[0])
+            rates.setdefault((c.device, c.setup_name, c.variant), []).append(
+                fps)
+    medians = {k: sorted(v)[len(v) // 2] for k, v in rates.items()}
+    for (device, setup, variant), fps in sorted(medians.items()):
+        line = 'BENCH guest=%s device=%s%s frames=%d fps=%.0f' % (
+            setup, device, '/' + variant if variant else '', args.count, fps)
+        ref = medians.get(('reference', setup, ''))
+        if device == 'mdev' and ref:
+            line += ' ratio_to_reference=%.2f' % (fps / ref)
+        print(line)
+    return 0
+
+
 def all_cases():
     cases = [Case('reference', s) for s in SETUPS]
     mdev = os.path.join(QEMU_BUILD, 'qemu-system-x86_64')
@@ -354,6 +377,10 @@ def main():
     p.add_argument('--timeout', type=int, default=240)
     p.add_argument('--tally', help='write "passed failed" to this file')
     p.add_argument('--list', action='store_true')
+    p.add_argument('--bench', type=int, metavar='ROUNDS',
+                   help='benchmark: boot each selected case ROUNDS times, '
+                        'one at a time, and print the median guest-side '
+                        'rate and the mdev/reference ratio per machine')
     p.add_argument('--demo', action='store_true',
                    help='run the first selected case and show what the '
                         'guest saw')
@@ -385,6 +412,9 @@ def main():
               % ('PASS' if ok else 'FAIL', secs, summary,
                  os.path.relpath(log, TOP)))
         return 0 if ok else 1
+
+    if args.bench:
+        return bench(cases, args)
 
     passed = failed = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
