@@ -43,12 +43,17 @@ struct VirtioMdevIsa {
     uint32_t irq;
 };
 
-/* Whether another device on @bus already uses ISA interrupt @irq. */
-static bool virtio_mdev_isa_irq_used(BusState *bus, DeviceState *self,
-                                     uint32_t irq)
+/*
+ * What the other devices on @bus use: the slots of realized virtio-mdev
+ * devices, and the ISA interrupts of those and of every device with an
+ * "irq" property (serial, parallel, floppy, TPM, ...).
+ */
+static void virtio_mdev_isa_scan(BusState *bus, DeviceState *self,
+                                 uint32_t *slots, uint32_t *irqs)
 {
     BusChild *kid;
 
+    *slots = *irqs = 0;
     QTAILQ_FOREACH(kid, &bus->children, sibling) {
         DeviceState *d = kid->child;
         Object *o = OBJECT(d);
@@ -57,40 +62,22 @@ static bool virtio_mdev_isa_irq_used(BusState *bus, DeviceState *self,
             continue;
         }
         if (object_dynamic_cast(o, TYPE_VIRTIO_MDEV)) {
-            if (d->realized && VIRTIO_MDEV(d)->irq == irq) {
-                return true;
+            if (d->realized) {
+                *slots |= 1u << VIRTIO_MDEV(d)->slot;
+                *irqs |= 1u << VIRTIO_MDEV(d)->irq;
             }
-            continue;
-        }
-        if (object_property_find(o, "irq") &&
-            object_property_get_uint(o, "irq", NULL) == irq) {
-            return true;
-        }
-    }
-    return false;
-}
+        } else if (object_property_find(o, "irq")) {
+            uint64_t irq = object_property_get_uint(o, "irq", NULL);
 
-static bool virtio_mdev_isa_slot_used(BusState *bus, DeviceState *self,
-                                      int slot)
-{
-    BusChild *kid;
-
-    QTAILQ_FOREACH(kid, &bus->children, sibling) {
-        DeviceState *d = kid->child;
-
-        if (d != self && d->realized &&
-            object_dynamic_cast(OBJECT(d), TYPE_VIRTIO_MDEV) &&
-            VIRTIO_MDEV(d)->slot == slot) {
-            return true;
+            *irqs |= irq < 32 ? 1u << irq : 0;
         }
     }
-    return false;
 }
 
 static void virtio_mdev_isa_realize(DeviceState *dev, Error **errp)
 {
     VirtioMdevIsa *s = VIRTIO_MDEV(dev);
-    BusState *bus = qdev_get_parent_bus(dev);
+    uint32_t used_slots, used_irqs;
     int slot;
     unsigned i;
 
@@ -100,8 +87,10 @@ static void virtio_mdev_isa_realize(DeviceState *dev, Error **errp)
                    object_get_typename(OBJECT(dev)));
         return;
     }
+    virtio_mdev_isa_scan(qdev_get_parent_bus(dev), dev, &used_slots,
+                         &used_irqs);
     for (slot = 0; slot < VIRTIO_MDEV_ISA_SLOTS; slot++) {
-        if (!virtio_mdev_isa_slot_used(bus, dev, slot)) {
+        if (!(used_slots & (1u << slot))) {
             break;
         }
     }
@@ -112,7 +101,7 @@ static void virtio_mdev_isa_realize(DeviceState *dev, Error **errp)
         return;
     }
     for (i = 0; i < ARRAY_SIZE(virtio_mdev_isa_irqs); i++) {
-        if (!virtio_mdev_isa_irq_used(bus, dev, virtio_mdev_isa_irqs[i])) {
+        if (!(used_irqs & (1u << virtio_mdev_isa_irqs[i]))) {
             break;
         }
     }

@@ -323,6 +323,22 @@ static uint64_t virtio_mdev_read(void *opaque, hwaddr offset, unsigned size)
     return val;
 }
 
+/*
+ * The staged address (low and high words) that a QueueDesc/Driver/Device
+ * register writes: 0x80/0x84, 0x90/0x94, 0xa0/0xa4.
+ */
+static uint32_t *virtio_mdev_queue_area(VirtioMdevQueue *q, hwaddr offset)
+{
+    switch ((offset - VIRTIO_MMIO_QUEUE_DESC_LOW) >> 4) {
+    case 0:
+        return q->desc;
+    case 1:
+        return q->driver;
+    default:
+        return q->device;
+    }
+}
+
 /* Registers of one layout only; returns true when @offset fits @t. */
 static bool virtio_mdev_layout_ok(VirtioMdevTransport *t, hwaddr offset)
 {
@@ -462,22 +478,12 @@ static void virtio_mdev_write(void *opaque, hwaddr offset, uint64_t val,
         virtio_mdev_set_status(t, val & 0xff);
         break;
     case VIRTIO_MMIO_QUEUE_DESC_LOW:
-        q->desc[0] = val;
-        break;
     case VIRTIO_MMIO_QUEUE_DESC_HIGH:
-        q->desc[1] = val;
-        break;
     case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
-        q->driver[0] = val;
-        break;
     case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
-        q->driver[1] = val;
-        break;
     case VIRTIO_MMIO_QUEUE_USED_LOW:
-        q->device[0] = val;
-        break;
     case VIRTIO_MMIO_QUEUE_USED_HIGH:
-        q->device[1] = val;
+        virtio_mdev_queue_area(q, offset)[(offset & 4) ? 1 : 0] = val;
         break;
     case VIRTIO_MMIO_SHM_SEL:
         /* No shared memory regions: every selection reads as absent. */

@@ -1494,12 +1494,30 @@ static void run_machine_test(gconstpointer data)
     t->fn();
 }
 
+/* x86: an ISA interrupt claimed by another device is skipped. */
+static void test_isa_irq_choice(void)
+{
+    QTestState *qts = start("-chardev null,id=c0 "
+                            "-device isa-serial,chardev=c0,iobase=0x3e8,irq=5 "
+                            "-device virtio-mdev-net,id=n0 "
+                            "-device virtio-mdev-net,id=n1");
+    QDict *r0 = qom_get(qts, "/machine/peripheral/n0", "isa-irq");
+    QDict *r1 = qom_get(qts, "/machine/peripheral/n1", "isa-irq");
+
+    g_assert_cmpint(qdict_get_int(r0, "return"), ==, 7);
+    g_assert_cmpint(qdict_get_int(r1, "return"), ==, 6);
+    qobject_unref(r0);
+    qobject_unref(r1);
+    qtest_quit(qts);
+}
+
 static void add_machine_tests(const char *m)
 {
     static const struct {
         const char *name;
         void (*fn)(void);
         bool arm_only;
+        bool x86_only;
     } tests[] = {
         { "ids", test_ids },
         { "features", test_features },
@@ -1523,13 +1541,15 @@ static void add_machine_tests(const char *m)
         { "errors", test_errors },
         { "acpi", test_acpi },
         { "fdt", test_fdt, true },
+        { "isa-irq-choice", test_isa_irq_choice, false, true },
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(tests); i++) {
         MachineTest *t;
         g_autofree char *path = NULL;
 
-        if (tests[i].arm_only && !is_arm()) {
+        if ((tests[i].arm_only && !is_arm()) ||
+            (tests[i].x86_only && is_arm())) {
             continue;
         }
         t = g_new(MachineTest, 1);      /* lives as long as the test run */
