@@ -739,6 +739,41 @@ static void test_broken(void)
     qtest_quit(qts);
 }
 
+/* Reset while frames wait for receive buffers: nothing leaks into the new
+ * session, and the device starts clean. */
+static void test_reset_during_traffic(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0");
+    uint64_t first;
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    intercept_irq(&d);
+    dev_start(&d, BASE_FEATURES);
+    for (unsigned n = 0; n < 5; n++) {
+        send_frame(&d, n, HDR_LEN, 100 + n, n);
+    }
+    kick(&d, &d.tx);
+    g_assert_false(wait_used(&d, &d.tx, 1));
+    wr(&d, VIRTIO_MMIO_STATUS, 0);                      /* reset */
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS), ==, 0);
+    g_assert_false(qtest_get_irq(qts, 0));
+    /* a kick after reset is ignored (no queue is ready) */
+    kick(&d, &d.tx);
+
+    /* New session on fresh rings: only the new frame comes back, into
+     * the first receive buffer; none of the five old frames follows. */
+    dev_start(&d, BASE_FEATURES);
+    first = post_rx(&d, 1, 2048);
+    post_rx(&d, 0, 2048);
+    send_frame(&d, 0, HDR_LEN, 300, 42);
+    kick(&d, &d.tx);
+    g_assert_true(wait_used(&d, &d.rx, 1));
+    check_rx(&d, first, HDR_LEN, 300, 42, 1);
+    g_assert_false(wait_used(&d, &d.rx, 2));
+    qtest_quit(qts);
+}
+
 /* Frames out of range are counted errors: no huge allocation, no crash. */
 static void test_bad_frames(void)
 {
@@ -1534,6 +1569,7 @@ static void add_machine_tests(const char *m)
         { "ctrl", test_ctrl },
         { "packed", test_packed },
         { "bad-frames", test_bad_frames },
+        { "reset-during-traffic", test_reset_during_traffic },
         { "regression/dma-to-own-mmio", test_regression_dma_to_own_mmio },
         { "feature-switches", test_switches },
         { "instances", test_instances },
