@@ -60,6 +60,38 @@ FIND_PATTERNS = {
 }
 
 
+# virtio-net and ring feature bits, for showing what a guest negotiated
+FEATURE_NAMES = {
+    0: 'CSUM', 1: 'GUEST_CSUM', 2: 'CTRL_GUEST_OFFLOADS', 3: 'MTU', 5: 'MAC',
+    7: 'GUEST_TSO4', 8: 'GUEST_TSO6', 9: 'GUEST_ECN', 10: 'GUEST_UFO',
+    11: 'HOST_TSO4', 12: 'HOST_TSO6', 13: 'HOST_ECN', 14: 'HOST_UFO',
+    15: 'MRG_RXBUF', 16: 'STATUS', 17: 'CTRL_VQ', 18: 'CTRL_RX',
+    19: 'CTRL_VLAN', 21: 'GUEST_ANNOUNCE', 22: 'MQ', 23: 'CTRL_MAC_ADDR',
+    24: 'NOTIFY_ON_EMPTY', 27: 'ANY_LAYOUT', 28: 'INDIRECT_DESC',
+    29: 'EVENT_IDX', 32: 'VERSION_1', 33: 'ACCESS_PLATFORM',
+    34: 'RING_PACKED', 35: 'IN_ORDER', 36: 'ORDER_PLATFORM',
+}
+
+
+def feature_names(bits):
+    """Names of the set bits of a sysfs features string (bit 0 first)."""
+    return ','.join(FEATURE_NAMES.get(i, 'bit%d' % i)
+                    for i, c in enumerate(bits) if c == '1')
+
+
+def demo_line(line):
+    """A guest line for people: features by name."""
+    if line.startswith('GUEST-DEVICE'):
+        kv = parse_kv(line)
+        return ('device %s on %s (%s): device id %s, vendor %s\n'
+                '          negotiated %s\n          MAC %s, MTU %s'
+                % (kv.get('virtio'), kv.get('transport'),
+                   kv.get('transport-driver'), kv.get('device-id'),
+                   kv.get('vendor-id'), feature_names(kv.get('features', '')),
+                   kv.get('mac'), kv.get('mtu')))
+    return line
+
+
 def free_udp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(('127.0.0.1', 0))
@@ -407,7 +439,8 @@ def main():
                   BUILD, 'guest', c.setup['arch'], 'info')).read().split(
                   'kernel=')[1].split()[0], ' '.join(c.nic_args()[0])))
         ok, summary, log, secs = run_case(
-            c, args, echo=lambda line: print('  guest> ' + line, flush=True))
+            c, args,
+            echo=lambda line: print('  guest> ' + demo_line(line), flush=True))
         print('demo: %s in %.1fs: %s (console log: %s)'
               % ('PASS' if ok else 'FAIL', secs, summary,
                  os.path.relpath(log, TOP)))
