@@ -196,6 +196,33 @@ static bool virtio_mdev_config_access_ok(VirtioMdevTransport *t,
     return true;
 }
 
+/* Registers of one layout only; returns true when @offset fits @t. */
+static bool virtio_mdev_layout_ok(VirtioMdevTransport *t, hwaddr offset)
+{
+    switch (offset) {
+    case VIRTIO_MMIO_GUEST_PAGE_SIZE:
+    case VIRTIO_MMIO_QUEUE_ALIGN:
+    case VIRTIO_MMIO_QUEUE_PFN:
+        return t->legacy;
+    case VIRTIO_MMIO_QUEUE_READY:
+    case VIRTIO_MMIO_QUEUE_DESC_LOW:
+    case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+    case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
+    case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
+    case VIRTIO_MMIO_QUEUE_USED_LOW:
+    case VIRTIO_MMIO_QUEUE_USED_HIGH:
+    case VIRTIO_MMIO_SHM_SEL:
+    case VIRTIO_MMIO_SHM_LEN_LOW:
+    case VIRTIO_MMIO_SHM_LEN_HIGH:
+    case VIRTIO_MMIO_SHM_BASE_LOW:
+    case VIRTIO_MMIO_SHM_BASE_HIGH:
+    case VIRTIO_MMIO_CONFIG_GENERATION:
+        return !t->legacy;
+    default:
+        return true;
+    }
+}
+
 static uint64_t virtio_mdev_read(void *opaque, hwaddr offset, unsigned size)
 {
     VirtioMdevTransport *t = opaque;
@@ -231,6 +258,12 @@ static uint64_t virtio_mdev_read(void *opaque, hwaddr offset, unsigned size)
                       "(0x%" HWADDR_PRIx ")\n", vm_name(t), size, offset);
         return 0;
     }
+    if (!virtio_mdev_layout_ok(t, offset)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: read of a %s-only register "
+                      "(0x%" HWADDR_PRIx ")\n", vm_name(t),
+                      t->legacy ? "modern" : "legacy", offset);
+        return 0;
+    }
 
     switch (offset) {
     case VIRTIO_MMIO_MAGIC_VALUE:
@@ -259,15 +292,9 @@ static uint64_t virtio_mdev_read(void *opaque, hwaddr offset, unsigned size)
         val = vq_num_max(t, t->queue_sel);
         break;
     case VIRTIO_MMIO_QUEUE_PFN:
-        if (!t->legacy) {
-            goto write_only_or_legacy;
-        }
         val = t->vq[t->queue_sel].pfn;
         break;
     case VIRTIO_MMIO_QUEUE_READY:
-        if (t->legacy) {
-            goto write_only_or_legacy;
-        }
         val = vq_num_max(t, t->queue_sel) &&
               t->ops->get_vq_ready(t->mdev, t->queue_sel);
         break;
@@ -281,16 +308,10 @@ static uint64_t virtio_mdev_read(void *opaque, hwaddr offset, unsigned size)
     case VIRTIO_MMIO_SHM_LEN_HIGH:
     case VIRTIO_MMIO_SHM_BASE_LOW:
     case VIRTIO_MMIO_SHM_BASE_HIGH:
-        if (t->legacy) {
-            goto write_only_or_legacy;
-        }
         /* No shared memory regions: length and base read as ~0. */
         val = UINT32_MAX;
         break;
     case VIRTIO_MMIO_CONFIG_GENERATION:
-        if (t->legacy) {
-            goto write_only_or_legacy;
-        }
         val = t->ops->get_generation(t->mdev);
         break;
     case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
@@ -309,10 +330,8 @@ static uint64_t virtio_mdev_read(void *opaque, hwaddr offset, unsigned size)
     case VIRTIO_MMIO_QUEUE_USED_LOW:
     case VIRTIO_MMIO_QUEUE_USED_HIGH:
     case VIRTIO_MMIO_SHM_SEL:
-    write_only_or_legacy:
-        qemu_log_mask(LOG_GUEST_ERROR, "%s: read of write-only register or "
-                      "register of the other layout (0x%" HWADDR_PRIx ")\n",
-                      vm_name(t), offset);
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: read of write-only register "
+                      "(0x%" HWADDR_PRIx ")\n", vm_name(t), offset);
         break;
     default:
         qemu_log_mask(LOG_GUEST_ERROR, "%s: read of unknown register "
@@ -336,28 +355,6 @@ static uint32_t *virtio_mdev_queue_area(VirtioMdevQueue *q, hwaddr offset)
         return q->driver;
     default:
         return q->device;
-    }
-}
-
-/* Registers of one layout only; returns true when @offset fits @t. */
-static bool virtio_mdev_layout_ok(VirtioMdevTransport *t, hwaddr offset)
-{
-    switch (offset) {
-    case VIRTIO_MMIO_GUEST_PAGE_SIZE:
-    case VIRTIO_MMIO_QUEUE_ALIGN:
-    case VIRTIO_MMIO_QUEUE_PFN:
-        return t->legacy;
-    case VIRTIO_MMIO_QUEUE_READY:
-    case VIRTIO_MMIO_QUEUE_DESC_LOW:
-    case VIRTIO_MMIO_QUEUE_DESC_HIGH:
-    case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
-    case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
-    case VIRTIO_MMIO_QUEUE_USED_LOW:
-    case VIRTIO_MMIO_QUEUE_USED_HIGH:
-    case VIRTIO_MMIO_SHM_SEL:
-        return !t->legacy;
-    default:
-        return true;
     }
 }
 
