@@ -7,8 +7,8 @@
  * setup, the error names, the checks every buffer of a chain goes through
  * (one helper for both formats), copies between chains, and the dispatch
  * to vring-split.c / vring-packed.c.  The checks follow the virtio 1.x
- * specification and the lessons of past CVEs: bounded chains, indirect
- * table size and nesting, zero lengths, overflow-safe sums,
+ * specification and the lessons of past CVEs: chains of at most the queue
+ * size, indirect table size and nesting, zero lengths, overflow-safe sums,
  * readable-before-writable, and every address checked by the memory
  * backend.
  */
@@ -29,7 +29,7 @@ static const char *const vring_error_names[VRING_ERR__MAX] = {
     [VRING_ERR_AVAIL_IDX] = "avail index moved by more than the ring size",
     [VRING_ERR_HEAD] = "head index out of range",
     [VRING_ERR_NEXT] = "next index out of range",
-    [VRING_ERR_LOOP] = "descriptor chain loops or is too long",
+    [VRING_ERR_LOOP] = "descriptor chain loops",
     [VRING_ERR_INDIRECT] = "indirect descriptor not negotiated or chained",
     [VRING_ERR_INDIRECT_NESTED] = "nested indirect descriptor",
     [VRING_ERR_INDIRECT_LEN] = "indirect table length invalid",
@@ -39,6 +39,8 @@ static const char *const vring_error_names[VRING_ERR__MAX] = {
     [VRING_ERR_DIRECTION] = "buffer of the wrong direction",
     [VRING_ERR_USED] = "used entry for a chain not in flight",
     [VRING_ERR_STATE] = "ring state out of range",
+    [VRING_ERR_CHAIN_TOO_LONG] = "chain has more buffers than the queue size "
+                                 "or the chain storage",
 };
 
 const char *vring_strerror(VringError err)
@@ -90,9 +92,15 @@ bool vring_read_desc(Vring *vr, uint64_t table, unsigned i, bool packed,
     }
     d->addr = ldq_le_p(b);
     d->len = ldl_le_p(b + 8);
-    /* split: flags, next; packed: id, flags */
-    d->flags = lduw_le_p(b + (packed ? 14 : 12));
-    d->id = lduw_le_p(b + (packed ? 12 : 14));
+    if (packed) {                       /* id, flags */
+        d->id = lduw_le_p(b + 12);
+        d->flags = lduw_le_p(b + 14);
+        d->next = 0;
+    } else {                            /* flags, next */
+        d->flags = lduw_le_p(b + 12);
+        d->next = lduw_le_p(b + 14);
+        d->id = 0;
+    }
     return true;
 }
 
@@ -103,24 +111,24 @@ void vring_init_mem(Vring *vr, const VringMemOps *mem, void *mem_opaque)
     vr->mem_opaque = mem_opaque;
 }
 
-VringError vring_setup(Vring *vr, const VringConfig *cfg)
+int vring_setup(Vring *vr, const VringConfig *cfg)
 {
     bool packed = cfg->features & (1ULL << VRING_F_RING_PACKED);
     const VringFormat *fmt = packed ? &vring_packed_format
                                     : &vring_split_format;
     uint64_t num = cfg->num;
-    VringError err;
+    int r;
 
     vring_reset(vr);
     if (num == 0 || num > VRING_MAX_SIZE) {
-        return VRING_ERR_BAD_SIZE;
+        return -VRING_ERR_BAD_SIZE;
     }
     if (!vring_area_ok(cfg->desc, VRING_DESC_SIZE * num, 16)) {
-        return VRING_ERR_BAD_ADDR;
+        return -VRING_ERR_BAD_ADDR;
     }
-    err = fmt->check(cfg);
-    if (err != VRING_OK) {
-        return err;
+    r = fmt->check(cfg);
+    if (r < 0) {
+        return r;
     }
     vr->cfg = *cfg;
     vr->fmt = fmt;
@@ -129,7 +137,7 @@ VringError vring_setup(Vring *vr, const VringConfig *cfg)
     vr->avail_wrap = vr->used_wrap = true;      /* packed: start at 1 */
     vr->ready = true;
     vr->notify_enabled = true;
-    return VRING_OK;
+    return 0;
 }
 
 void vring_reset(Vring *vr)
@@ -145,8 +153,8 @@ bool vring_is_ready(const Vring *vr)
 void vring_chain_init(VringChain *chain, unsigned num)
 {
     memset(chain, 0, sizeof(*chain));
-    /* Direct descriptors before an indirect one, plus the indirect table. */
-    chain->cap = 2 * MAX(num, 1u);
+    /* A chain has at most queue size buffers, indirect ones included. */
+    chain->cap = MAX(num, 1u);
     chain->bufs = g_new(VringBuf, chain->cap);
 }
 
@@ -158,9 +166,8 @@ void vring_chain_free(VringChain *chain)
 }
 
 /*
- * Readable buffers are collected in order at the front of chain->bufs;
- * writable ones are staged at the back and moved after the walk, so the
- * two lists never interleave.
+ * Buffers are appended in chain order: since a readable buffer after a
+ * writable one is refused, that puts the out list first, then the in list.
  */
 void vring_chain_begin(VringChain *chain)
 {
@@ -170,22 +177,27 @@ void vring_chain_begin(VringChain *chain)
 
 int vring_chain_add(Vring *vr, VringChain *chain, const VringDesc *d)
 {
+    unsigned n = chain->nout + chain->nin;
     VringBuf *b;
 
+    if (d->flags & VRING_DESC_F_INDIRECT) {
+        /* The only place the "one level of indirection" rule is coded. */
+        return vring_fail(vr, VRING_ERR_INDIRECT_NESTED);
+    }
     if (d->len == 0) {
         return vring_fail(vr, VRING_ERR_ZERO_LEN);
     }
     if (!vring_area_ok(d->addr, d->len, 1)) {
         return vring_fail(vr, VRING_ERR_MEM);
     }
-    if (chain->nout + chain->nin >= chain->cap) {
-        return vring_fail(vr, VRING_ERR_LOOP);
+    if (n >= vr->cfg.num || n >= chain->cap) {
+        return vring_fail(vr, VRING_ERR_CHAIN_TOO_LONG);
     }
     if (d->flags & VRING_DESC_F_WRITE) {
         if (chain->in_len + d->len > VRING_MAX_CHAIN_LEN) {
             return vring_fail(vr, VRING_ERR_CHAIN_LEN);
         }
-        b = &chain->bufs[chain->cap - 1 - chain->nin++];
+        chain->nin++;
         chain->in_len += d->len;
     } else {
         if (chain->nin) {
@@ -194,27 +206,17 @@ int vring_chain_add(Vring *vr, VringChain *chain, const VringDesc *d)
         if (chain->out_len + d->len > VRING_MAX_CHAIN_LEN) {
             return vring_fail(vr, VRING_ERR_CHAIN_LEN);
         }
-        b = &chain->bufs[chain->nout++];
+        chain->nout++;
         chain->out_len += d->len;
     }
+    b = &chain->bufs[n];
     b->addr = d->addr;
     b->len = d->len;
     return 0;
 }
 
-void vring_chain_end(VringChain *chain)
+int vring_check_indirect(Vring *vr, const VringDesc *d)
 {
-    /* Move the writable buffers, reversed back into chain order. */
-    for (unsigned k = 0; k < chain->nin; k++) {
-        chain->bufs[chain->nout + k] = chain->bufs[chain->cap - 1 - k];
-    }
-}
-
-int vring_check_indirect(Vring *vr, const VringDesc *d, bool nested)
-{
-    if (nested) {
-        return vring_fail(vr, VRING_ERR_INDIRECT_NESTED);
-    }
     if (!vr->indirect || (d->flags & VRING_DESC_F_NEXT)) {
         return vring_fail(vr, VRING_ERR_INDIRECT);
     }
@@ -265,30 +267,29 @@ void vring_unpop(Vring *vr, const VringChain *chain)
     }
 }
 
-VringError vring_fill(Vring *vr, const VringChain *chain, uint32_t len)
+int vring_fill(Vring *vr, const VringChain *chain, uint32_t len)
 {
     int r = vring_check_ready(vr);
 
-    if (r) {
-        return -r;
+    if (r < 0) {
+        return r;
     }
     if (vr->inflight == 0) {
-        vring_fail(vr, VRING_ERR_USED);
-        return VRING_ERR_USED;
+        return vring_fail(vr, VRING_ERR_USED);
     }
-    if (vr->fmt->fill(vr, chain, len) != VRING_OK) {
-        vring_fail(vr, VRING_ERR_MEM);
-        return VRING_ERR_MEM;
+    r = vr->fmt->fill(vr, chain, len);
+    if (r < 0) {
+        return vring_fail(vr, -r);
     }
     vr->inflight--;
     vr->unsignalled |= vr->fmt == &vring_packed_format;
-    return VRING_OK;
+    return 0;
 }
 
-VringError vring_flush(Vring *vr)
+int vring_flush(Vring *vr)
 {
     if (!vr->ready) {
-        return VRING_OK;
+        return 0;
     }
     return vr->fmt->flush(vr);
 }
@@ -386,28 +387,46 @@ int64_t vring_chain_write(Vring *vr, const VringChain *chain,
     return vring_chain_xfer(vr, chain, offset, (void *)buf, len, true);
 }
 
+/*
+ * Copy up to @len bytes from @src to @dst through mappings of both.
+ * Returns the bytes copied, 0 when either side does not map.  Each map is
+ * unmapped with the length it returned.  The driver may have made the two
+ * ranges overlap, hence memmove.
+ */
+static uint64_t vring_copy_mapped(Vring *dst_vr, uint64_t dst, Vring *src_vr,
+                                  uint64_t src, uint64_t len)
+{
+    uint64_t slen = len, dlen, n = 0;
+    void *sp, *dp;
+
+    sp = src_vr->mem->map(src_vr->mem_opaque, src, &slen, false);
+    if (!sp) {
+        return 0;
+    }
+    dlen = slen;
+    dp = dst_vr->mem->map(dst_vr->mem_opaque, dst, &dlen, true);
+    if (dp) {
+        n = MIN(slen, dlen);
+        memmove(dp, sp, n);
+        dst_vr->mem->unmap(dst_vr->mem_opaque, dp, dlen, true, n);
+    }
+    src_vr->mem->unmap(src_vr->mem_opaque, sp, slen, false, n);
+    return n;
+}
+
 /* Copy one contiguous piece, mapped on both sides when possible. */
 static bool vring_copy_piece(Vring *dst_vr, uint64_t dst, Vring *src_vr,
                              uint64_t src, uint64_t len)
 {
-    while (len) {
-        uint64_t n = len, m;
-        void *sp = NULL, *dp = NULL;
+    bool can_map = src_vr->mem->map && dst_vr->mem->map;
 
-        if (src_vr->mem->map && dst_vr->mem->map) {
-            sp = src_vr->mem->map(src_vr->mem_opaque, src, &n, false);
-            if (sp) {
-                m = n;
-                dp = dst_vr->mem->map(dst_vr->mem_opaque, dst, &m, true);
-                if (dp) {
-                    n = MIN(n, m);
-                    memcpy(dp, sp, n);
-                    dst_vr->mem->unmap(dst_vr->mem_opaque, dp, m, true, n);
-                }
-                src_vr->mem->unmap(src_vr->mem_opaque, sp, n, false, n);
-            }
+    while (len) {
+        uint64_t n = 0;
+
+        if (can_map) {
+            n = vring_copy_mapped(dst_vr, dst, src_vr, src, len);
         }
-        if (!dp) {
+        if (!n) {
             /* A side does not map (MMIO, or a test backend): bounce. */
             uint8_t bounce[512];
 
@@ -463,25 +482,29 @@ int64_t vring_chain_copy(Vring *dst_vr, const VringChain *dst,
 
 void vring_get_state(const Vring *vr, VringState *state)
 {
+    memset(state, 0, sizeof(*state));
     if (!vr->ready) {
-        memset(state, 0, sizeof(*state));
         return;
     }
     vr->fmt->get_state(vr, state);
+    /* Filled but unpublished chains are still in flight for the driver. */
+    state->inflight = vr->inflight + vr->pending_used;
 }
 
-VringError vring_set_state(Vring *vr, const VringState *state)
+int vring_set_state(Vring *vr, const VringState *state)
 {
-    VringError err;
+    int r;
 
     if (!vr->ready) {
-        return VRING_ERR_NOT_READY;
+        return -VRING_ERR_NOT_READY;
     }
-    err = vr->fmt->set_state(vr, state);
-    if (err == VRING_OK) {
-        vr->pending_used = 0;
-        vr->signalled_used_valid = false;
-        vr->unsignalled = false;
+    r = vr->fmt->set_state(vr, state);
+    if (r < 0) {
+        return r;
     }
-    return err;
+    vr->inflight = state->inflight;     /* checked by the format */
+    vr->pending_used = 0;
+    vr->signalled_used_valid = false;
+    vr->unsignalled = false;
+    return 0;
 }

@@ -5,7 +5,8 @@
  *
  * vring-engine.c holds what both formats share (setup, chain building and
  * its checks, copies, dispatch); vring-split.c and vring-packed.c each
- * implement a VringFormat.  Not a public header.
+ * implement a VringFormat.  Not a public header.  Same return convention
+ * as the public API: 0 (or a count) on success, -VringError on failure.
  */
 
 #ifndef HW_VIRTIO_VRING_INTERNAL_H
@@ -21,18 +22,25 @@
 
 /* One ring format: the engine calls these once the ring is ready. */
 struct VringFormat {
-    /* Extra checks of a config beyond size and descriptor table. */
-    VringError (*check)(const VringConfig *cfg);
+    /* Extra checks of a config beyond size and descriptor table: 0/-err. */
+    int (*check)(const VringConfig *cfg);
     /* 1 with a chain, 0 when empty, or -VringError (ring then broken). */
     int (*pop)(Vring *vr, VringChain *chain);
     void (*unpop)(Vring *vr, const VringChain *chain);
-    VringError (*fill)(Vring *vr, const VringChain *chain, uint32_t len);
-    VringError (*flush)(Vring *vr);
+    /* 0 or -VringError; the caller breaks the ring on failure. */
+    int (*fill)(Vring *vr, const VringChain *chain, uint32_t len);
+    /* 0 or -VringError (ring then broken). */
+    int (*flush)(Vring *vr);
     bool (*need_notify)(Vring *vr);
     void (*set_notify)(Vring *vr, bool enable);
     bool (*has_avail)(Vring *vr);
+    /* Positions only; the common code adds the in-flight count. */
     void (*get_state)(const Vring *vr, VringState *state);
-    VringError (*set_state)(Vring *vr, const VringState *state);
+    /*
+     * Check all of @state (positions and in-flight count, see VringState)
+     * and apply the positions: 0, or -VRING_ERR_STATE with @vr unchanged.
+     */
+    int (*set_state)(Vring *vr, const VringState *state);
 };
 
 extern const VringFormat vring_split_format;
@@ -48,33 +56,40 @@ bool vring_st16(Vring *vr, uint64_t addr, uint16_t val);
 /* [addr, addr + len) is aligned to @align and does not wrap. */
 bool vring_area_ok(uint64_t addr, uint64_t len, uint64_t align);
 
-/* A descriptor as both formats store it (the id is packed-only). */
+/* A descriptor as either format stores it. */
 typedef struct VringDesc {
     uint64_t addr;
     uint32_t len;
-    uint16_t id;        /* packed: buffer id; split: next */
     uint16_t flags;
+    uint16_t next;      /* split only: next descriptor (with F_NEXT) */
+    uint16_t id;        /* packed only: buffer id */
 } VringDesc;
 
-/* Read descriptor @i of the table at @table, in either format. */
+/*
+ * Read descriptor @i of the table at @table, in either format: fills
+ * @d->next for split, @d->id for packed, and zeroes the other.
+ */
 bool vring_read_desc(Vring *vr, uint64_t table, unsigned i, bool packed,
                      VringDesc *d);
 
 /*
- * Building a chain: begin, add each buffer (checked: non-zero length, no
- * address wrap, readable before writable, overflow-safe totals, at most
- * chain->cap buffers), end.  Returns 0 or -VringError (ring broken).
+ * Building a chain: vring_chain_begin, then vring_chain_add for each
+ * buffer in chain order.  vring_chain_add checks the buffer: not an
+ * indirect descriptor (the formats handle a ring-level one themselves, so
+ * one reaching here is inside a table: nested), non-zero length, no address
+ * wrap, readable before writable, overflow-safe totals, and at most
+ * MIN(queue size, chain->cap) buffers in the chain.  Returns 0 or
+ * -VringError (ring broken).
  */
 void vring_chain_begin(VringChain *chain);
 int vring_chain_add(Vring *vr, VringChain *chain, const VringDesc *d);
-void vring_chain_end(VringChain *chain);
 
 /*
- * Checks of an indirect descriptor @d found at ring level (or, with
- * @nested, inside a table): feature negotiated, not chained, length a
- * non-zero multiple of 16 of at most the ring size, table not wrapping.
- * Returns 0 or -VringError (ring broken).
+ * Checks of an indirect descriptor @d found in the ring (not in a table):
+ * feature negotiated, not chained, length a non-zero multiple of 16 of at
+ * most the ring size, table not wrapping.  Returns 0 or -VringError (ring
+ * broken).
  */
-int vring_check_indirect(Vring *vr, const VringDesc *d, bool nested);
+int vring_check_indirect(Vring *vr, const VringDesc *d);
 
 #endif /* HW_VIRTIO_VRING_INTERNAL_H */

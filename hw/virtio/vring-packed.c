@@ -48,15 +48,40 @@ static void packed_advance(const Vring *vr, uint16_t *pos, bool *wrap,
     *pos = p;
 }
 
-static VringError packed_check(const VringConfig *cfg)
+static int packed_check(const VringConfig *cfg)
 {
     if (!vring_area_ok(cfg->driver, 4, 4) ||
         !vring_area_ok(cfg->device, 4, 4)) {
-        return VRING_ERR_BAD_ADDR;
+        return -VRING_ERR_BAD_ADDR;
     }
-    return VRING_OK;
+    return 0;
 }
 
+/* Add the buffers of the indirect table of @d (checked) to @chain. */
+static int packed_add_table(Vring *vr, VringChain *chain, const VringDesc *d)
+{
+    VringDesc t;
+    int r;
+
+    /* A table of d->len / 16 descriptors, used in order. */
+    for (unsigned k = 0; k < d->len / VRING_DESC_SIZE; k++) {
+        if (!vring_read_desc(vr, d->addr, k, true, &t)) {
+            return vring_fail(vr, VRING_ERR_MEM);
+        }
+        /* An indirect descriptor here is nested: refused by chain_add. */
+        r = vring_chain_add(vr, chain, &t);
+        if (r < 0) {
+            return r;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Pop the chain at the avail position: descriptors in ring order while
+ * F_NEXT, at most the ring size of them (VRING_ERR_LOOP otherwise), the
+ * last one possibly an indirect table.  The id is the last descriptor's.
+ */
 static int packed_pop(Vring *vr, VringChain *chain)
 {
     unsigned i = vr->last_avail_idx, budget = vr->cfg.num, ndesc = 0;
@@ -70,8 +95,10 @@ static int packed_pop(Vring *vr, VringChain *chain)
     if (!packed_is_avail(flags, vr->avail_wrap)) {
         return 0;
     }
-    /* Read the descriptors only after seeing the head available (pairs
-     * with the driver's write barrier before it sets the flags). */
+    /*
+     * Read the descriptors only after seeing the head available (pairs
+     * with the driver's write barrier before it sets the flags).
+     */
     smp_rmb();
     vring_chain_begin(chain);
     for (;;) {
@@ -84,29 +111,18 @@ static int packed_pop(Vring *vr, VringChain *chain)
         ndesc++;
         id = d.id;
         if (d.flags & VRING_DESC_F_INDIRECT) {
-            /* A table of d.len / 16 descriptors, used in order. */
-            r = vring_check_indirect(vr, &d, false);
-            if (r) {
+            r = vring_check_indirect(vr, &d);
+            if (r < 0) {
                 return r;
             }
-            for (unsigned k = 0; k < d.len / VRING_DESC_SIZE; k++) {
-                VringDesc t;
-
-                if (!vring_read_desc(vr, d.addr, k, true, &t)) {
-                    return vring_fail(vr, VRING_ERR_MEM);
-                }
-                if (t.flags & VRING_DESC_F_INDIRECT) {
-                    return vring_fail(vr, VRING_ERR_INDIRECT_NESTED);
-                }
-                r = vring_chain_add(vr, chain, &t);
-                if (r) {
-                    return r;
-                }
+            r = packed_add_table(vr, chain, &d);
+            if (r < 0) {
+                return r;
             }
             break;
         }
         r = vring_chain_add(vr, chain, &d);
-        if (r) {
+        if (r < 0) {
             return r;
         }
         if (!(d.flags & VRING_DESC_F_NEXT)) {
@@ -116,7 +132,6 @@ static int packed_pop(Vring *vr, VringChain *chain)
             i = 0;
         }
     }
-    vring_chain_end(chain);
     chain->head = id;
     chain->ndesc = ndesc;
     packed_advance(vr, &vr->last_avail_idx, &vr->avail_wrap, ndesc);
@@ -133,8 +148,7 @@ static void packed_unpop(Vring *vr, const VringChain *chain)
     }
 }
 
-static VringError packed_fill(Vring *vr, const VringChain *chain,
-                              uint32_t len)
+static int packed_fill(Vring *vr, const VringChain *chain, uint32_t len)
 {
     uint64_t a = desc_addr(vr, vr->used_idx);
     uint16_t flags = vr->used_wrap ? (VRING_PACKED_DESC_F_AVAIL |
@@ -144,21 +158,21 @@ static VringError packed_fill(Vring *vr, const VringChain *chain,
     stl_le_p(b, len);
     stw_le_p(b + 4, chain->head);
     if (!vr->mem->write(vr->mem_opaque, a + 8, b, sizeof(b))) {
-        return VRING_ERR_MEM;
+        return -VRING_ERR_MEM;
     }
     /* Length and id before the flags that hand the descriptor back. */
     smp_wmb();
     if (!vring_st16(vr, a + 14, flags)) {
-        return VRING_ERR_MEM;
+        return -VRING_ERR_MEM;
     }
     packed_advance(vr, &vr->used_idx, &vr->used_wrap, chain->ndesc);
-    return VRING_OK;
+    return 0;
 }
 
-static VringError packed_flush(Vring *vr)
+static int packed_flush(Vring *vr)
 {
     /* Each used descriptor was handed back by its own flags write. */
-    return VRING_OK;
+    return 0;
 }
 
 static bool packed_need_notify(Vring *vr)
@@ -213,28 +227,32 @@ static void packed_get_state(const Vring *vr, VringState *state)
     state->used_idx = vr->used_idx | vr->used_wrap << VRING_PACKED_WRAP_BIT;
 }
 
-static VringError packed_set_state(Vring *vr, const VringState *state)
+static int packed_set_state(Vring *vr, const VringState *state)
 {
     uint16_t mask = (1 << VRING_PACKED_WRAP_BIT) - 1;
     uint16_t avail = state->avail_idx & mask, used = state->used_idx & mask;
     bool avail_wrap = state->avail_idx >> VRING_PACKED_WRAP_BIT;
     bool used_wrap = state->used_idx >> VRING_PACKED_WRAP_BIT;
-    int inflight;
+    int distance;
 
     if (avail >= vr->cfg.num || used >= vr->cfg.num) {
-        return VRING_ERR_STATE;
+        return -VRING_ERR_STATE;
     }
     /* Descriptors between the used and the avail position: 0..num. */
-    inflight = avail - used + (avail_wrap != used_wrap ? vr->cfg.num : 0);
-    if (inflight < 0 || inflight > vr->cfg.num) {
-        return VRING_ERR_STATE;
+    distance = avail - used + (avail_wrap != used_wrap ? vr->cfg.num : 0);
+    if (distance < 0 || distance > vr->cfg.num) {
+        return -VRING_ERR_STATE;
+    }
+    /* Each in-flight chain took at least one of those descriptors. */
+    if (distance == 0 ? state->inflight != 0
+                      : state->inflight < 1 || state->inflight > distance) {
+        return -VRING_ERR_STATE;
     }
     vr->last_avail_idx = avail;
     vr->avail_wrap = avail_wrap;
     vr->used_idx = used;
     vr->used_wrap = used_wrap;
-    vr->inflight = inflight;
-    return VRING_OK;
+    return 0;
 }
 
 const VringFormat vring_packed_format = {

@@ -48,21 +48,26 @@ static uint64_t avail_event_addr(const Vring *vr)
     return vr->cfg.device + 4 + VRING_USED_ELEM_SIZE * (uint64_t)vr->cfg.num;
 }
 
-static VringError split_check(const VringConfig *cfg)
+static int split_check(const VringConfig *cfg)
 {
     uint64_t num = cfg->num;
 
     if (num & (num - 1)) {
-        return VRING_ERR_BAD_SIZE;
+        return -VRING_ERR_BAD_SIZE;
     }
     if (!vring_area_ok(cfg->driver, 6 + 2 * num, 2) ||
         !vring_area_ok(cfg->device, 6 + VRING_USED_ELEM_SIZE * num, 4)) {
-        return VRING_ERR_BAD_ADDR;
+        return -VRING_ERR_BAD_ADDR;
     }
-    return VRING_OK;
+    return 0;
 }
 
-/* Walk the chain at @head: next-linked, optionally through one table. */
+/*
+ * Walk the chain at @head: next-linked, optionally ending in one indirect
+ * descriptor whose table is walked the same way.  @budget bounds the
+ * descriptors read from each table, so a loop ends in VRING_ERR_LOOP;
+ * vring_chain_add bounds the buffers of the whole chain.
+ */
 static int split_walk(Vring *vr, uint16_t head, VringChain *chain)
 {
     uint64_t table = vr->cfg.desc;
@@ -81,9 +86,9 @@ static int split_walk(Vring *vr, uint16_t head, VringChain *chain)
         if (!vring_read_desc(vr, table, i, false, &d)) {
             return vring_fail(vr, VRING_ERR_MEM);
         }
-        if (d.flags & VRING_DESC_F_INDIRECT) {
-            r = vring_check_indirect(vr, &d, in_indirect);
-            if (r) {
+        if (!in_indirect && (d.flags & VRING_DESC_F_INDIRECT)) {
+            r = vring_check_indirect(vr, &d);
+            if (r < 0) {
                 return r;
             }
             table = d.addr;
@@ -92,20 +97,19 @@ static int split_walk(Vring *vr, uint16_t head, VringChain *chain)
             in_indirect = true;
             continue;
         }
+        /* Inside a table, an indirect descriptor is refused here. */
         r = vring_chain_add(vr, chain, &d);
-        if (r) {
+        if (r < 0) {
             return r;
         }
         if (!(d.flags & VRING_DESC_F_NEXT)) {
-            break;
+            return 0;
         }
-        if (d.id >= tsize) {            /* split: the next index */
+        if (d.next >= tsize) {
             return vring_fail(vr, VRING_ERR_NEXT);
         }
-        i = d.id;
+        i = d.next;
     }
-    vring_chain_end(chain);
-    return 0;
 }
 
 static int split_pop(Vring *vr, VringChain *chain)
@@ -122,8 +126,10 @@ static int split_pop(Vring *vr, VringChain *chain)
     if ((uint16_t)(avail_idx - vr->last_avail_idx) > vr->cfg.num) {
         return vring_fail(vr, VRING_ERR_AVAIL_IDX);
     }
-    /* Read the ring entry only after seeing the index (pairs with the
-     * driver's write barrier between the two). */
+    /*
+     * Read the ring entry only after seeing the index (pairs with the
+     * driver's write barrier between the two).
+     */
     smp_rmb();
     if (!vring_ld16(vr, avail_ring_addr(vr, vr->last_avail_idx), &head)) {
         return vring_fail(vr, VRING_ERR_MEM);
@@ -132,7 +138,7 @@ static int split_pop(Vring *vr, VringChain *chain)
         return vring_fail(vr, VRING_ERR_HEAD);
     }
     r = split_walk(vr, head, chain);
-    if (r) {
+    if (r < 0) {
         return r;
     }
     chain->head = head;
@@ -152,8 +158,7 @@ static void split_unpop(Vring *vr, const VringChain *chain)
     vr->last_avail_idx--;
 }
 
-static VringError split_fill(Vring *vr, const VringChain *chain,
-                             uint32_t len)
+static int split_fill(Vring *vr, const VringChain *chain, uint32_t len)
 {
     uint8_t b[VRING_USED_ELEM_SIZE];
 
@@ -162,30 +167,29 @@ static VringError split_fill(Vring *vr, const VringChain *chain,
     if (!vr->mem->write(vr->mem_opaque,
                         used_elem_addr(vr, vr->used_idx + vr->pending_used),
                         b, sizeof(b))) {
-        return VRING_ERR_MEM;
+        return -VRING_ERR_MEM;
     }
     vr->pending_used++;
-    return VRING_OK;
+    return 0;
 }
 
-static VringError split_flush(Vring *vr)
+static int split_flush(Vring *vr)
 {
     uint16_t new_idx;
 
     if (!vr->pending_used) {
-        return VRING_OK;
+        return 0;
     }
     new_idx = vr->used_idx + vr->pending_used;
     /* The used entries must be visible before the index that covers them. */
     smp_wmb();
     if (!vring_st16(vr, used_idx_addr(vr), new_idx)) {
-        vring_fail(vr, VRING_ERR_MEM);
-        return VRING_ERR_MEM;
+        return vring_fail(vr, VRING_ERR_MEM);
     }
     vr->used_idx = new_idx;
     vr->pending_used = 0;
     vr->unsignalled = true;
-    return VRING_OK;
+    return 0;
 }
 
 static bool split_need_notify(Vring *vr)
@@ -239,16 +243,17 @@ static void split_get_state(const Vring *vr, VringState *state)
     state->used_idx = vr->used_idx;
 }
 
-static VringError split_set_state(Vring *vr, const VringState *state)
+static int split_set_state(Vring *vr, const VringState *state)
 {
-    /* At most a ring's worth of chains can be in flight. */
-    if ((uint16_t)(state->avail_idx - state->used_idx) > vr->cfg.num) {
-        return VRING_ERR_STATE;
+    /* One avail entry per chain: the in-flight chains are the distance. */
+    uint16_t distance = state->avail_idx - state->used_idx;
+
+    if (distance > vr->cfg.num || state->inflight != distance) {
+        return -VRING_ERR_STATE;
     }
     vr->last_avail_idx = state->avail_idx;
     vr->used_idx = state->used_idx;
-    vr->inflight = state->avail_idx - state->used_idx;
-    return VRING_OK;
+    return 0;
 }
 
 const VringFormat vring_split_format = {

@@ -142,8 +142,8 @@ static double run_engine(bool packed, uint32_t size, double secs)
     memset(mem, 0, 0x10000);
     vring_init_mem(&tx, &bench_mem, NULL);
     vring_init_mem(&rx, &bench_mem, NULL);
-    g_assert(vring_setup(&tx, &tcfg) == VRING_OK);
-    g_assert(vring_setup(&rx, &rcfg) == VRING_OK);
+    g_assert(vring_setup(&tx, &tcfg) == 0);
+    g_assert(vring_setup(&rx, &rcfg) == 0);
     vring_chain_init(&tc, NUM);
     vring_chain_init(&rc, NUM);
 
@@ -161,11 +161,11 @@ static double run_engine(bool packed, uint32_t size, double secs)
             g_assert(vring_pop(&rx, &rc, false, true) == 1);
             g_assert(vring_chain_copy(&rx, &rc, 0, &tx, &tc, 0, size) ==
                      size);
-            vring_fill(&rx, &rc, size);
-            vring_fill(&tx, &tc, 0);
+            g_assert(vring_fill(&rx, &rc, size) == 0);
+            g_assert(vring_fill(&tx, &tc, 0) == 0);
         }
-        vring_flush(&rx);
-        vring_flush(&tx);
+        g_assert(vring_flush(&rx) == 0);
+        g_assert(vring_flush(&tx) == 0);
         vring_need_notify(&rx);
         vring_need_notify(&tx);
         b_reap(&td);

@@ -4,8 +4,9 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * A mock driver lays out split rings in a buffer that stands for guest
- * memory; the memory backend checks every access against the buffer and
- * can map in one-byte pieces to force split copies.
+ * memory; the memory backend checks every access against the buffer, can
+ * map in short pieces (per direction) to force split copies, and checks
+ * that every unmap matches an outstanding map and none is left over.
  */
 
 #include "qemu/osdep.h"
@@ -24,10 +25,20 @@
 #define F_WRITE     2
 #define F_INDIRECT  4
 
+#define MAX_MAPS    4
+
+typedef struct TestMap {
+    void *ptr;
+    uint64_t len;           /* as map returned it */
+    bool is_write;
+} TestMap;
+
 typedef struct TestMem {
     uint8_t *buf;
-    uint64_t map_limit;     /* 0: no map op results; else bytes per map */
-    unsigned maps;          /* outstanding mappings */
+    uint64_t map_limit;     /* 0: map fails; else bytes per map */
+    uint64_t write_map_limit;   /* for writable maps; 0: as map_limit */
+    TestMap maps[MAX_MAPS]; /* outstanding mappings */
+    unsigned nmaps;
 } TestMem;
 
 static bool mem_range(TestMem *m, uint64_t addr, uint64_t len)
@@ -63,23 +74,42 @@ static void *mem_map(void *opaque, uint64_t addr, uint64_t *len,
                      bool is_write)
 {
     TestMem *m = opaque;
+    uint64_t limit = is_write && m->write_map_limit ? m->write_map_limit
+                                                    : m->map_limit;
+    TestMap *t;
 
-    if (!m->map_limit || !mem_range(m, addr, 1)) {
+    if (!limit || !mem_range(m, addr, 1)) {
         return NULL;
     }
-    *len = MIN(*len, m->map_limit);
+    g_assert_cmpuint(m->nmaps, <, MAX_MAPS);
+    *len = MIN(*len, limit);
     *len = MIN(*len, MEM_SIZE - (addr - MEM_BASE));
-    m->maps++;
-    return m->buf + (addr - MEM_BASE);
+    t = &m->maps[m->nmaps++];
+    *t = (TestMap) {
+        .ptr = m->buf + (addr - MEM_BASE), .len = *len, .is_write = is_write,
+    };
+    return t->ptr;
 }
 
+/* Each unmap must release an outstanding map with its exact length. */
 static void mem_unmap(void *opaque, void *ptr, uint64_t len, bool is_write,
                       uint64_t access_len)
 {
     TestMem *m = opaque;
+    unsigned i;
 
-    g_assert_cmpuint(m->maps, >, 0);
-    m->maps--;
+    for (i = 0; i < m->nmaps; i++) {
+        if (m->maps[i].ptr == ptr && m->maps[i].len == len &&
+            m->maps[i].is_write == is_write) {
+            break;
+        }
+    }
+    if (i == m->nmaps) {
+        g_error("unmap of %p len %" PRIu64 " matches no outstanding map",
+                ptr, len);
+    }
+    g_assert_cmpuint(access_len, <=, len);
+    m->maps[i] = m->maps[--m->nmaps];
 }
 
 static const VringMemOps test_mem_ops = {
@@ -147,13 +177,13 @@ static void fixture_setup(Fixture *f, uint64_t features)
     memset(f, 0, sizeof(*f));
     f->mem.buf = g_malloc0(MEM_SIZE);
     vring_init_mem(&f->vr, &test_mem_ops, &f->mem);
-    g_assert_cmpint(vring_setup(&f->vr, &cfg), ==, VRING_OK);
+    g_assert_cmpint(vring_setup(&f->vr, &cfg), ==, 0);
     vring_chain_init(&f->chain, QSZ);
 }
 
 static void fixture_teardown(Fixture *f)
 {
-    g_assert_cmpuint(f->mem.maps, ==, 0);
+    g_assert_cmpuint(f->mem.nmaps, ==, 0);
     vring_chain_free(&f->chain);
     g_free(f->mem.buf);
 }
@@ -190,9 +220,9 @@ static void test_split_basic(void)
     g_assert_cmpuint(f.chain.bufs[2].addr, ==, DATA_ADDR + 200);
     g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==, 0);
 
-    g_assert_cmpint(vring_fill(&f.vr, &f.chain, 25), ==, VRING_OK);
+    g_assert_cmpint(vring_fill(&f.vr, &f.chain, 25), ==, 0);
     g_assert_cmpuint(used_idx(&f), ==, 0);      /* not yet published */
-    g_assert_cmpint(vring_flush(&f.vr), ==, VRING_OK);
+    g_assert_cmpint(vring_flush(&f.vr), ==, 0);
     g_assert_cmpuint(used_idx(&f), ==, 1);
     used_elem(&f, 0, &id, &len);
     g_assert_cmpuint(id, ==, 3);
@@ -215,8 +245,8 @@ static void test_split_wrap(void)
         publish(&f);
         g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
         g_assert_cmpuint(f.chain.head, ==, n % QSZ);
-        g_assert_cmpint(vring_fill(&f.vr, &f.chain, 0), ==, VRING_OK);
-        g_assert_cmpint(vring_flush(&f.vr), ==, VRING_OK);
+        g_assert_cmpint(vring_fill(&f.vr, &f.chain, 0), ==, 0);
+        g_assert_cmpint(vring_flush(&f.vr), ==, 0);
     }
     g_assert_cmpuint(used_idx(&f), ==, (uint16_t)(65530 + 12));
     fixture_teardown(&f);
@@ -305,7 +335,7 @@ static void test_no_event_idx_flags(void)
     g_assert_true(vring_need_notify(&f.vr));
     /* Nothing new published: no notification. */
     g_assert_false(vring_need_notify(&f.vr));
-    g_assert_cmpint(vring_flush(&f.vr), ==, VRING_OK);
+    g_assert_cmpint(vring_flush(&f.vr), ==, 0);
     g_assert_false(vring_need_notify(&f.vr));
 
     add_simple(&f, 1, 60, false);
@@ -323,15 +353,25 @@ static void test_no_event_idx_flags(void)
     fixture_teardown(&f);
 }
 
+typedef struct CopyCase {
+    uint64_t map_limit, write_map_limit;
+} CopyCase;
+
+/*
+ * With short maps on one side only ("short-dst-maps"), the old copy
+ * unmapped the source with the destination's shorter length, which the
+ * backend now refuses.
+ */
 static void test_copy(gconstpointer data)
 {
-    uint64_t map_limit = (uintptr_t)data;
+    const CopyCase *c = data;
     Fixture f;
     VringChain rx;
     uint8_t pattern[3000], out[3000];
 
     fixture_setup(&f, 0);
-    f.mem.map_limit = map_limit;
+    f.mem.map_limit = c->map_limit;
+    f.mem.write_map_limit = c->write_map_limit;
     for (unsigned i = 0; i < sizeof(pattern); i++) {
         pattern[i] = i * 7 + 3;
     }
@@ -369,6 +409,50 @@ static void test_copy(gconstpointer data)
     fixture_teardown(&f);
 }
 
+static const CopyCase copy_bounce = { 0, 0 };
+static const CopyCase copy_1_byte = { 1, 1 };
+static const CopyCase copy_whole = { 1 << 20, 1 << 20 };
+static const CopyCase copy_short_src = { 7, 1 << 20 };
+static const CopyCase copy_short_dst = { 1 << 20, 7 };
+
+/*
+ * The driver places a TX buffer and an RX buffer over the same bytes,
+ * @data bytes apart.  Mapped whole, the copy must behave as memmove (the
+ * old code called memcpy on the overlapping ranges: undefined, and flagged
+ * by valgrind or ASan) and release every map.
+ */
+static void test_copy_overlap(gconstpointer data)
+{
+    int shift = (intptr_t)data;
+    uint64_t src = DATA_ADDR + 0x1000, dst = src + shift;
+    enum { LEN = 3000, AREA = 0x2000 };
+    g_autofree uint8_t *expect = g_malloc(AREA);
+    VringChain rx;
+    Fixture f;
+
+    fixture_setup(&f, 0);
+    f.mem.map_limit = 1 << 20;
+    for (unsigned i = 0; i < AREA; i++) {
+        *gpa(&f, DATA_ADDR + i) = i * 13 + 5;
+    }
+    memcpy(expect, gpa(&f, DATA_ADDR), AREA);
+    memmove(expect + (dst - DATA_ADDR), expect + (src - DATA_ADDR), LEN);
+
+    put_desc(&f, DESC_ADDR, 0, src, LEN, 0, 0);
+    put_desc(&f, DESC_ADDR, 1, dst, LEN, F_WRITE, 0);
+    put_avail(&f, 0);
+    put_avail(&f, 1);
+    publish(&f);
+    vring_chain_init(&rx, QSZ);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    g_assert_cmpint(vring_pop(&f.vr, &rx, false, true), ==, 1);
+    g_assert_cmpint(vring_chain_copy(&f.vr, &rx, 0, &f.vr, &f.chain, 0, LEN),
+                    ==, LEN);
+    g_assert_cmpmem(gpa(&f, DATA_ADDR), AREA, expect, AREA);
+    vring_chain_free(&rx);
+    fixture_teardown(&f);
+}
+
 static void test_state(void)
 {
     Fixture f, g;
@@ -386,13 +470,14 @@ static void test_state(void)
     vring_get_state(&f.vr, &s);
     g_assert_cmpuint(s.avail_idx, ==, 2);
     g_assert_cmpuint(s.used_idx, ==, 1);
+    g_assert_cmpuint(s.inflight, ==, 1);
 
     /* Restore into a second ring over the same memory: it goes on. */
     fixture_setup(&g, 0);
     g_free(g.mem.buf);
     g.mem.buf = f.mem.buf;
     f.mem.buf = g_malloc0(MEM_SIZE);
-    g_assert_cmpint(vring_set_state(&g.vr, &s), ==, VRING_OK);
+    g_assert_cmpint(vring_set_state(&g.vr, &s), ==, 0);
     g_assert_cmpint(vring_pop(&g.vr, &g.chain, true, false), ==, 1);
     g_assert_cmpuint(g.chain.head, ==, 2);
     g_assert_cmpint(vring_pop(&g.vr, &g.chain, true, false), ==, 0);
@@ -400,7 +485,46 @@ static void test_state(void)
     /* Untrusted state: more in flight than the ring holds. */
     s.avail_idx = 100;
     s.used_idx = 50;
-    g_assert_cmpint(vring_set_state(&g.vr, &s), ==, VRING_ERR_STATE);
+    s.inflight = 50;
+    g_assert_cmpint(vring_set_state(&g.vr, &s), ==, -VRING_ERR_STATE);
+    fixture_teardown(&f);
+    fixture_teardown(&g);
+}
+
+/*
+ * set_state checks the in-flight chain count against the split indexes
+ * (the old state had no count and derived it from the indexes).
+ */
+static void test_state_inflight(void)
+{
+    Fixture f, g;
+    VringState s;
+
+    fixture_setup(&f, 0);
+    s = (VringState) { .avail_idx = 2, .used_idx = 1, .inflight = 0 };
+    g_assert_cmpint(vring_set_state(&f.vr, &s), ==, -VRING_ERR_STATE);
+    s.inflight = 2;
+    g_assert_cmpint(vring_set_state(&f.vr, &s), ==, -VRING_ERR_STATE);
+    s.inflight = 1;
+    g_assert_cmpint(vring_set_state(&f.vr, &s), ==, 0);
+    s = (VringState) { .avail_idx = 1, .used_idx = 65535, .inflight = 2 };
+    g_assert_cmpint(vring_set_state(&f.vr, &s), ==, 0);
+    fixture_teardown(&f);
+
+    /* A state saved with a fill not yet flushed: still in flight. */
+    fixture_setup(&f, 0);
+    add_simple(&f, 0, 60, false);
+    add_simple(&f, 1, 60, false);
+    publish(&f);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    g_assert_cmpint(vring_fill(&f.vr, &f.chain, 0), ==, 0);
+    vring_get_state(&f.vr, &s);
+    g_assert_cmpuint(s.avail_idx, ==, 2);
+    g_assert_cmpuint(s.used_idx, ==, 0);
+    g_assert_cmpuint(s.inflight, ==, 2);
+    fixture_setup(&g, 0);
+    g_assert_cmpint(vring_set_state(&g.vr, &s), ==, 0);
     fixture_teardown(&f);
     fixture_teardown(&g);
 }
@@ -437,22 +561,122 @@ static void test_setup_checks(void)
 
     vring_init_mem(&vr, &test_mem_ops, &mem);
     cfg.num = 0;
-    g_assert_cmpint(vring_setup(&vr, &cfg), ==, VRING_ERR_BAD_SIZE);
+    g_assert_cmpint(vring_setup(&vr, &cfg), ==, -VRING_ERR_BAD_SIZE);
     cfg.num = 12;
-    g_assert_cmpint(vring_setup(&vr, &cfg), ==, VRING_ERR_BAD_SIZE);
+    g_assert_cmpint(vring_setup(&vr, &cfg), ==, -VRING_ERR_BAD_SIZE);
     cfg.num = 65535;
-    g_assert_cmpint(vring_setup(&vr, &cfg), ==, VRING_ERR_BAD_SIZE);
+    g_assert_cmpint(vring_setup(&vr, &cfg), ==, -VRING_ERR_BAD_SIZE);
     cfg.num = QSZ;
     cfg.desc = DESC_ADDR + 8;
-    g_assert_cmpint(vring_setup(&vr, &cfg), ==, VRING_ERR_BAD_ADDR);
+    g_assert_cmpint(vring_setup(&vr, &cfg), ==, -VRING_ERR_BAD_ADDR);
     cfg.desc = UINT64_MAX - 0xff;       /* wraps */
-    g_assert_cmpint(vring_setup(&vr, &cfg), ==, VRING_ERR_BAD_ADDR);
+    g_assert_cmpint(vring_setup(&vr, &cfg), ==, -VRING_ERR_BAD_ADDR);
     cfg.desc = DESC_ADDR;
     cfg.device = USED_ADDR + 2;
-    g_assert_cmpint(vring_setup(&vr, &cfg), ==, VRING_ERR_BAD_ADDR);
+    g_assert_cmpint(vring_setup(&vr, &cfg), ==, -VRING_ERR_BAD_ADDR);
     g_assert_false(vring_is_ready(&vr));
     g_assert_cmpint(vring_pop(&vr, NULL, true, true), ==,
                     -VRING_ERR_NOT_READY);
+}
+
+#define F_INDIRECT_DESC     (1ULL << VRING_F_INDIRECT_DESC)
+
+/*
+ * 15 direct writable descriptors, then an indirect one whose table has 16
+ * writable entries: 31 buffers on a ring of 16.  The old code accepted it
+ * (its chain storage held 2 * 16) and, moving the writable buffers from
+ * the back of that storage to the front in place, scrambled their order.
+ * It is longer than the queue size, so it is refused.
+ */
+static void test_chain_over_queue_size(void)
+{
+    uint64_t t = DATA_ADDR + 0x8000;
+    Fixture f;
+
+    fixture_setup(&f, F_INDIRECT_DESC);
+    for (unsigned k = 0; k < 15; k++) {
+        put_desc(&f, DESC_ADDR, k, DATA_ADDR + 0x100 * k, 16,
+                 F_WRITE | F_NEXT, k + 1);
+    }
+    put_desc(&f, DESC_ADDR, 15, t, 16 * 16, F_INDIRECT, 0);
+    for (unsigned k = 0; k < 16; k++) {
+        put_desc(&f, t, k, DATA_ADDR + 0x2000 + 0x100 * k, 16,
+                 F_WRITE | (k < 15 ? F_NEXT : 0), k + 1);
+    }
+    put_avail(&f, 0);
+    publish(&f);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==,
+                    -VRING_ERR_CHAIN_TOO_LONG);
+    fixture_teardown(&f);
+}
+
+/* A chain of exactly the queue size is whole and in chain order. */
+static void test_chain_queue_size(void)
+{
+    uint64_t t = DATA_ADDR + 0x8000;
+    Fixture f;
+
+    fixture_setup(&f, F_INDIRECT_DESC);
+    for (unsigned k = 0; k < 8; k++) {
+        put_desc(&f, DESC_ADDR, k, DATA_ADDR + 0x100 * k, 16 + k,
+                 F_WRITE | F_NEXT, k + 1);
+        put_desc(&f, t, k, DATA_ADDR + 0x100 * (8 + k), 24 + k,
+                 F_WRITE | (k < 7 ? F_NEXT : 0), k + 1);
+    }
+    put_desc(&f, DESC_ADDR, 8, t, 8 * 16, F_INDIRECT, 0);
+    put_avail(&f, 0);
+    publish(&f);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, false, true), ==, 1);
+    g_assert_cmpuint(f.chain.nout, ==, 0);
+    g_assert_cmpuint(f.chain.nin, ==, QSZ);
+    for (unsigned k = 0; k < QSZ; k++) {
+        g_assert_cmpuint(f.chain.bufs[k].addr, ==, DATA_ADDR + 0x100 * k);
+        g_assert_cmpuint(f.chain.bufs[k].len, ==, 16 + k);
+    }
+    fixture_teardown(&f);
+}
+
+/*
+ * Chain storage smaller than the ring: a chain that does not fit is
+ * refused, one that does is popped.  (The old storage held twice the size
+ * asked for, so it accepted the longer chain.)
+ */
+static void test_chain_storage_small(void)
+{
+    VringChain small;
+    Fixture f;
+
+    fixture_setup(&f, 0);
+    vring_chain_init(&small, 4);
+    for (unsigned k = 0; k < 4; k++) {
+        put_desc(&f, DESC_ADDR, k, DATA_ADDR + 0x100 * k, 60,
+                 k < 3 ? F_NEXT : 0, k + 1);
+    }
+    put_avail(&f, 0);
+    publish(&f);
+    g_assert_cmpint(vring_pop(&f.vr, &small, true, false), ==, 1);
+    g_assert_cmpuint(small.nout, ==, 4);
+    g_assert_cmpuint(small.bufs[3].addr, ==, DATA_ADDR + 0x300);
+
+    for (unsigned k = 4; k < 9; k++) {
+        put_desc(&f, DESC_ADDR, k, DATA_ADDR + 0x100 * k, 60,
+                 k < 8 ? F_NEXT : 0, k + 1);
+    }
+    put_avail(&f, 4);
+    publish(&f);
+    g_assert_cmpint(vring_pop(&f.vr, &small, true, false), ==,
+                    -VRING_ERR_CHAIN_TOO_LONG);
+    vring_chain_free(&small);
+    fixture_teardown(&f);
+}
+
+/* Every error, the new ones included, has a description. */
+static void test_strerror(void)
+{
+    for (int e = VRING_OK; e < VRING_ERR__MAX; e++) {
+        g_assert_nonnull(vring_strerror(e));
+    }
+    g_assert_nonnull(vring_strerror(VRING_ERR__MAX));
 }
 
 /*
@@ -507,6 +731,18 @@ static void bad_indirect_nested(Fixture *f)
 
     put_desc(f, t, 0, t, 16, F_INDIRECT, 0);
     put_desc(f, DESC_ADDR, 0, t, 16, F_INDIRECT, 0);
+    put_avail(f, 0);
+}
+
+/* Nested table after a buffer, in a chain with direct descriptors. */
+static void bad_indirect_nested_later(Fixture *f)
+{
+    uint64_t t = DATA_ADDR + 0x8000;
+
+    put_desc(f, t, 0, DATA_ADDR, 60, F_NEXT, 1);
+    put_desc(f, t, 1, t, 16, F_INDIRECT, 0);
+    put_desc(f, DESC_ADDR, 0, DATA_ADDR, 60, F_NEXT, 1);
+    put_desc(f, DESC_ADDR, 1, t, 32, F_INDIRECT, 0);
     put_avail(f, 0);
 }
 
@@ -598,6 +834,8 @@ static const BadCase bad_cases[] = {
       VRING_ERR_LOOP, true, true },
     { "indirect-nested", 1ULL << VRING_F_INDIRECT_DESC, bad_indirect_nested,
       VRING_ERR_INDIRECT_NESTED, true, true },
+    { "indirect-nested-later", 1ULL << VRING_F_INDIRECT_DESC,
+      bad_indirect_nested_later, VRING_ERR_INDIRECT_NESTED, true, true },
     { "indirect-not-negotiated", 0, bad_indirect_no_feature,
       VRING_ERR_INDIRECT, true, true },
     { "indirect-with-next", 1ULL << VRING_F_INDIRECT_DESC,
@@ -639,8 +877,8 @@ static void test_bad(gconstpointer data)
     /* Broken until set up again; a fill is refused too. */
     g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==,
                     -VRING_ERR_BROKEN);
-    g_assert_cmpint(vring_fill(&f.vr, &f.chain, 0), ==, VRING_ERR_BROKEN);
-    g_assert_cmpint(vring_setup(&f.vr, &cfg), ==, VRING_OK);
+    g_assert_cmpint(vring_fill(&f.vr, &f.chain, 0), ==, -VRING_ERR_BROKEN);
+    g_assert_cmpint(vring_setup(&f.vr, &cfg), ==, 0);
     g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), !=,
                     -VRING_ERR_BROKEN);
     fixture_teardown(&f);
@@ -671,7 +909,7 @@ static void packed_setup(Fixture *f, PackedDriver *pd, uint16_t num,
     memset(f, 0, sizeof(*f));
     f->mem.buf = g_malloc0(MEM_SIZE);
     vring_init_mem(&f->vr, &test_mem_ops, &f->mem);
-    g_assert_cmpint(vring_setup(&f->vr, &cfg), ==, VRING_OK);
+    g_assert_cmpint(vring_setup(&f->vr, &cfg), ==, 0);
     vring_chain_init(&f->chain, num);
     *pd = (PackedDriver) { .num = num, .wrap = true, .used_wrap = true };
 }
@@ -759,8 +997,8 @@ static void test_packed_basic(void)
     g_assert_cmpuint(f.chain.out_len, ==, 200);
     g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==, 0);
     g_assert_false(pk_used(&f, &pd, 3, &id, &len));
-    g_assert_cmpint(vring_fill(&f.vr, &f.chain, 50), ==, VRING_OK);
-    g_assert_cmpint(vring_flush(&f.vr), ==, VRING_OK);
+    g_assert_cmpint(vring_fill(&f.vr, &f.chain, 50), ==, 0);
+    g_assert_cmpint(vring_flush(&f.vr), ==, 0);
     g_assert_true(pk_used(&f, &pd, 3, &id, &len));
     g_assert_cmpuint(id, ==, 7);
     g_assert_cmpuint(len, ==, 50);
@@ -783,7 +1021,7 @@ static void test_packed_wrap(void)
         g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
         g_assert_cmpuint(f.chain.head, ==, n);
         g_assert_cmpuint(f.chain.nout, ==, ndesc);
-        g_assert_cmpint(vring_fill(&f.vr, &f.chain, n), ==, VRING_OK);
+        g_assert_cmpint(vring_fill(&f.vr, &f.chain, n), ==, 0);
         g_assert_true(pk_used(&f, &pd, ndesc, &id, &len));
         g_assert_cmpuint(id, ==, n);
         g_assert_cmpuint(len, ==, n);
@@ -818,6 +1056,19 @@ static void test_packed_indirect(void)
     d = gpa(&f, t);
     stw_le_p(d + 14, F_INDIRECT);
     pk_put(&f, 1, t, 48, 10, F_INDIRECT | P_AVAIL);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==,
+                    -VRING_ERR_INDIRECT_NESTED);
+    fixture_teardown(&f);
+
+    /* ... also after other entries of the table */
+    packed_setup(&f, &pd, QSZ, 1ULL << VRING_F_INDIRECT_DESC);
+    for (unsigned k = 0; k < 3; k++) {
+        d = gpa(&f, t + 16 * k);
+        stq_le_p(d, k == 2 ? t : DATA_ADDR + 0x100 * k);
+        stl_le_p(d + 8, 16);
+        stw_le_p(d + 14, k == 2 ? F_INDIRECT : 0);
+    }
+    pk_put(&f, 0, t, 48, 9, F_INDIRECT | P_AVAIL);
     g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, true), ==,
                     -VRING_ERR_INDIRECT_NESTED);
     fixture_teardown(&f);
@@ -902,19 +1153,126 @@ static void test_packed_unpop_state(void)
     g_free(g.mem.buf);
     g.mem.buf = f.mem.buf;
     f.mem.buf = g_malloc0(MEM_SIZE);
-    g_assert_cmpint(vring_set_state(&g.vr, &s), ==, VRING_OK);
+    g_assert_cmpint(vring_set_state(&g.vr, &s), ==, 0);
     g_assert_cmpint(vring_pop(&g.vr, &g.chain, true, false), ==, 1);
     g_assert_cmpuint(g.chain.head, ==, 41);
-    g_assert_cmpint(vring_fill(&g.vr, &g.chain, 0), ==, VRING_OK);
+    g_assert_cmpint(vring_fill(&g.vr, &g.chain, 0), ==, 0);
     /* untrusted: position past the ring, or used ahead of avail */
     s.avail_idx = 7;
-    g_assert_cmpint(vring_set_state(&g.vr, &s), ==, VRING_ERR_STATE);
+    g_assert_cmpint(vring_set_state(&g.vr, &s), ==, -VRING_ERR_STATE);
     s.avail_idx = 1 | 1 << 15;
     s.used_idx = 3 | 1 << 15;
-    g_assert_cmpint(vring_set_state(&g.vr, &s), ==, VRING_ERR_STATE);
+    g_assert_cmpint(vring_set_state(&g.vr, &s), ==, -VRING_ERR_STATE);
     vring_chain_free(&c2);
     fixture_teardown(&f);
     fixture_teardown(&g);
+}
+
+/*
+ * Migration counts chains, not descriptors: two 3-descriptor chains in
+ * flight restore as two.  The old code derived six from the positions, so
+ * a third fill was accepted and wrote a used entry for no chain.
+ */
+static void test_packed_state_inflight(void)
+{
+    Fixture f, g;
+    PackedDriver pd, pd2;
+    VringChain c1, c2;
+    VringState s;
+
+    packed_setup(&f, &pd, QSZ, 0);
+    vring_chain_init(&c1, QSZ);
+    vring_chain_init(&c2, QSZ);
+    pk_add(&f, &pd, 3, 60, 3, 1);
+    pk_add(&f, &pd, 3, 60, 3, 2);
+    g_assert_cmpint(vring_pop(&f.vr, &c1, true, false), ==, 1);
+    g_assert_cmpint(vring_pop(&f.vr, &c2, true, false), ==, 1);
+    vring_get_state(&f.vr, &s);
+    g_assert_cmpuint(s.avail_idx, ==, 6 | 1 << 15);
+    g_assert_cmpuint(s.used_idx, ==, 0 | 1 << 15);
+
+    packed_setup(&g, &pd2, QSZ, 0);
+    g_free(g.mem.buf);
+    g.mem.buf = f.mem.buf;
+    f.mem.buf = g_malloc0(MEM_SIZE);
+    g_assert_cmpint(vring_set_state(&g.vr, &s), ==, 0);
+    g_assert_cmpint(vring_fill(&g.vr, &c1, 0), ==, 0);
+    g_assert_cmpint(vring_fill(&g.vr, &c2, 0), ==, 0);
+    g_assert_cmpint(vring_fill(&g.vr, &c1, 0), ==, -VRING_ERR_USED);
+    /* ... because the saved state says two chains, not six descriptors */
+    g_assert_cmpuint(s.inflight, ==, 2);
+    vring_chain_free(&c1);
+    vring_chain_free(&c2);
+    fixture_teardown(&f);
+    fixture_teardown(&g);
+}
+
+/* set_state checks the in-flight count against the descriptor distance. */
+static void test_packed_state_check(void)
+{
+    static const struct {
+        uint16_t avail, used, inflight;
+        bool ok;
+    } checks[] = {
+        { 3 | 1 << 15, 3 | 1 << 15, 0, true },
+        { 3 | 1 << 15, 3 | 1 << 15, 1, false },     /* nothing between */
+        { 6 | 1 << 15, 0 | 1 << 15, 0, false },     /* descriptors, no chain */
+        { 6 | 1 << 15, 0 | 1 << 15, 1, true },
+        { 6 | 1 << 15, 0 | 1 << 15, 6, true },
+        { 6 | 1 << 15, 0 | 1 << 15, 7, false },     /* more than descriptors */
+        { 2, 14 | 1 << 15, 4, true },               /* across the wrap */
+        { 2, 14 | 1 << 15, 5, false },
+        { 5, 5 | 1 << 15, QSZ, true },              /* a full ring */
+        { 5, 5 | 1 << 15, QSZ + 1, false },
+    };
+    Fixture f;
+    PackedDriver pd;
+
+    packed_setup(&f, &pd, QSZ, 0);
+    for (unsigned i = 0; i < ARRAY_SIZE(checks); i++) {
+        VringState s = {
+            .avail_idx = checks[i].avail, .used_idx = checks[i].used,
+            .inflight = checks[i].inflight,
+        };
+        int want = checks[i].ok ? 0 : -VRING_ERR_STATE;
+
+        g_assert_cmpint(vring_set_state(&f.vr, &s), ==, want);
+    }
+    fixture_teardown(&f);
+}
+
+/*
+ * Direct descriptors plus an indirect table count together against the
+ * queue size: 1 + 15 buffers on a ring of 16 pass, 2 + 15 do not (the old
+ * code accepted up to twice the queue size).
+ */
+static void test_packed_chain_limit(void)
+{
+    uint64_t t = DATA_ADDR + 0x8000;
+    Fixture f;
+    PackedDriver pd;
+
+    packed_setup(&f, &pd, QSZ, F_INDIRECT_DESC);
+    for (unsigned k = 0; k < 15; k++) {
+        uint8_t *d = gpa(&f, t + 16 * k);
+
+        stq_le_p(d, DATA_ADDR + 0x100 * k);
+        stl_le_p(d + 8, 60);
+        stw_le_p(d + 14, 0);
+    }
+    pk_put(&f, 0, DATA_ADDR + 0x4000, 60, 1, F_NEXT | P_AVAIL);
+    pk_put(&f, 1, t, 15 * 16, 1, F_INDIRECT | P_AVAIL);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    g_assert_cmpuint(f.chain.nout, ==, QSZ);
+    g_assert_cmpuint(f.chain.bufs[0].addr, ==, DATA_ADDR + 0x4000);
+    g_assert_cmpuint(f.chain.bufs[QSZ - 1].addr, ==, DATA_ADDR + 0xe00);
+
+    pk_put(&f, 2, DATA_ADDR + 0x4000, 60, 2, F_NEXT | P_AVAIL);
+    pk_put(&f, 3, DATA_ADDR + 0x5000, 60, 2, F_NEXT | P_AVAIL);
+    pk_put(&f, 4, t, 15 * 16, 2, F_INDIRECT | P_AVAIL);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==,
+                    -VRING_ERR_CHAIN_TOO_LONG);
+    fixture_teardown(&f);
 }
 
 static void test_packed_bad(void)
@@ -958,7 +1316,7 @@ static void test_packed_bad(void)
         };
 
         packed_setup(&f, &pd, 4, 0);
-        g_assert_cmpint(vring_setup(&f.vr, &cfg), ==, VRING_ERR_BAD_ADDR);
+        g_assert_cmpint(vring_setup(&f.vr, &cfg), ==, -VRING_ERR_BAD_ADDR);
         fixture_teardown(&f);
     }
 }
@@ -969,7 +1327,7 @@ static void test_regression_fill_without_pop(void)
     Fixture f;
 
     fixture_setup(&f, 0);
-    g_assert_cmpint(vring_fill(&f.vr, &f.chain, 0), ==, VRING_ERR_USED);
+    g_assert_cmpint(vring_fill(&f.vr, &f.chain, 0), ==, -VRING_ERR_USED);
     g_assert_cmpuint(used_idx(&f), ==, 0);
     fixture_teardown(&f);
 }
@@ -983,13 +1341,30 @@ int main(int argc, char **argv)
     g_test_add_func("/vring/split/event-idx", test_event_idx);
     g_test_add_func("/vring/split/flags-without-event-idx",
                     test_no_event_idx_flags);
-    g_test_add_data_func("/vring/copy/bounce", (void *)0, test_copy);
-    g_test_add_data_func("/vring/copy/map-1-byte", (void *)1, test_copy);
-    g_test_add_data_func("/vring/copy/map-whole", (void *)(1 << 20),
+    g_test_add_data_func("/vring/copy/bounce", &copy_bounce, test_copy);
+    g_test_add_data_func("/vring/copy/map-1-byte", &copy_1_byte, test_copy);
+    g_test_add_data_func("/vring/copy/map-whole", &copy_whole, test_copy);
+    g_test_add_data_func("/vring/copy/short-src-maps", &copy_short_src,
                          test_copy);
+    g_test_add_data_func("/vring/copy/short-dst-maps", &copy_short_dst,
+                         test_copy);
+    g_test_add_data_func("/vring/copy/overlap-dst-after", (void *)1,
+                         test_copy_overlap);
+    g_test_add_data_func("/vring/copy/overlap-dst-before", (void *)-1,
+                         test_copy_overlap);
+    g_test_add_data_func("/vring/copy/overlap-dst-after-64", (void *)64,
+                         test_copy_overlap);
+    g_test_add_data_func("/vring/copy/overlap-dst-before-64", (void *)-64,
+                         test_copy_overlap);
     g_test_add_func("/vring/state/save-restore", test_state);
+    g_test_add_func("/vring/state/inflight-check", test_state_inflight);
+    g_test_add_func("/vring/chain/over-queue-size", test_chain_over_queue_size);
+    g_test_add_func("/vring/chain/queue-size-in-order", test_chain_queue_size);
+    g_test_add_func("/vring/chain/storage-smaller-than-ring",
+                    test_chain_storage_small);
     g_test_add_func("/vring/unpop", test_unpop);
     g_test_add_func("/vring/setup/checks", test_setup_checks);
+    g_test_add_func("/vring/strerror", test_strerror);
     for (unsigned i = 0; i < ARRAY_SIZE(bad_cases); i++) {
         g_autofree char *path = g_strdup_printf("/vring/bad/%s",
                                                 bad_cases[i].name);
@@ -1002,6 +1377,10 @@ int main(int argc, char **argv)
     g_test_add_func("/vring/packed/notify", test_packed_notify);
     g_test_add_func("/vring/packed/unpop-and-state",
                     test_packed_unpop_state);
+    g_test_add_func("/vring/packed/state-counts-chains",
+                    test_packed_state_inflight);
+    g_test_add_func("/vring/packed/state-check", test_packed_state_check);
+    g_test_add_func("/vring/packed/chain-limit", test_packed_chain_limit);
     g_test_add_func("/vring/packed/bad", test_packed_bad);
     g_test_add_func("/vring/regression/fill-without-pop",
                     test_regression_fill_without_pop);

@@ -14,9 +14,19 @@
  * buffer.  The engine owns endianness (virtio 1.x little-endian rings) and
  * the memory barriers.  It includes no QOM header.
  *
+ * Return values: every function that can fail returns an int (int64_t for
+ * byte counts) that is negative on failure, namely -VringError, and 0 or a
+ * non-negative result on success (1 or 0 for vring_pop, a byte count for
+ * the copies).  VringError values themselves are positive; vring_strerror
+ * takes the positive value.
+ *
  * Every value read from driver memory is validated; a violation is returned
  * as a distinct VringError, and the ring is then "broken": every later call
  * fails until vring_reset() or vring_setup().
+ *
+ * A chain holds at most as many buffers as the queue size, counting those
+ * of an indirect table (virtio 1.x 2.7.5.3.1), and at most one indirect
+ * table, of at most queue size entries.
  *
  * Not thread-safe: one user at a time per ring.
  */
@@ -55,10 +65,11 @@ typedef enum VringError {
     VRING_ERR_DIRECTION,        /* chain has buffers of a forbidden kind */
     VRING_ERR_USED,             /* used entry for a chain not in flight */
     VRING_ERR_STATE,            /* saved state out of range */
+    VRING_ERR_CHAIN_TOO_LONG,   /* over queue size (or chain storage) */
     VRING_ERR__MAX,
 } VringError;
 
-/* A short human-readable description of @err. */
+/* A short human-readable description of @err (positive: VRING_ERR_xxx). */
 const char *vring_strerror(VringError err);
 
 /*
@@ -66,7 +77,8 @@ const char *vring_strerror(VringError err);
  * return false when [addr, addr + len) is not entirely memory.  @map is
  * optional: it returns a host pointer to at most *@len bytes at @addr
  * (shrinking *@len when the mapping is shorter) or NULL; every successful
- * map is paired with one @unmap with the same pointer and length.
+ * map is paired with one @unmap with the same pointer and the length map
+ * returned, and @access_len the bytes actually accessed (<= that length).
  */
 typedef struct VringMemOps {
     bool (*read)(void *opaque, uint64_t addr, void *buf, uint64_t len);
@@ -85,7 +97,8 @@ typedef struct VringBuf {
 
 /*
  * A popped chain: its readable ("out") buffers, then its writable ("in")
- * buffers.  @bufs has room for the ring size; vring_chain_init() sizes it.
+ * buffers, each list in chain order.  @bufs has room for @cap buffers;
+ * vring_chain_init() sizes it for a queue size.
  */
 typedef struct VringChain {
     uint16_t head;          /* id for the used ring */
@@ -107,10 +120,19 @@ typedef struct VringConfig {
 /*
  * Ring position for migration (vDPA's vq state).  Split: free-running
  * indexes.  Packed: ring positions, with the wrap counter in bit 15.
+ *
+ * @inflight counts chains popped whose used entry the driver cannot see
+ * yet (filled but not flushed counts as in flight, so flush before saving).
+ * vring_set_state() checks it against the positions: split, it must equal
+ * (uint16_t)(avail_idx - used_idx), at most the queue size; packed, where
+ * a chain takes one or more descriptors, it must be 0 when the positions
+ * are equal and otherwise between 1 and the descriptor distance from
+ * used_idx to avail_idx (at most the queue size).
  */
 typedef struct VringState {
     uint16_t avail_idx;     /* next avail entry to pop */
     uint16_t used_idx;      /* next used entry to fill */
+    uint16_t inflight;      /* chains popped and not yet used */
 } VringState;
 
 typedef struct VringFormat VringFormat;
@@ -135,7 +157,7 @@ typedef struct Vring {
     bool unsignalled;           /* published since vring_need_notify */
     uint16_t signalled_used;    /* used idx at the last notification */
     bool signalled_used_valid;
-    uint16_t inflight;          /* popped, not yet pushed */
+    uint16_t inflight;          /* chains popped, not yet filled */
 } Vring;
 
 /* Bind @vr to a memory backend; the ring is not ready until vring_setup. */
@@ -145,15 +167,20 @@ void vring_init_mem(Vring *vr, const VringMemOps *mem, void *mem_opaque);
  * Validate @cfg (size 1..VRING_MAX_SIZE, a power of 2 for split rings;
  * aligned areas that do not wrap) and make the ring ready at its start.
  * The format follows VIRTIO_F_RING_PACKED in @cfg->features.
+ * Returns 0 or -VringError (the ring is then not ready).
  */
-VringError vring_setup(Vring *vr, const VringConfig *cfg);
+int vring_setup(Vring *vr, const VringConfig *cfg);
 
 /* Forget the ring (driver reset or queue disabled). */
 void vring_reset(Vring *vr);
 
 bool vring_is_ready(const Vring *vr);
 
-/* Chain storage for rings of up to @num entries; vring_chain_free after. */
+/*
+ * Chain storage for @num buffers, enough for any chain of a ring of up to
+ * @num entries; vring_chain_free after.  A chain with more buffers than the
+ * storage holds is refused with VRING_ERR_CHAIN_TOO_LONG.
+ */
 void vring_chain_init(VringChain *chain, unsigned num);
 void vring_chain_free(VringChain *chain);
 
@@ -173,12 +200,15 @@ void vring_unpop(Vring *vr, const VringChain *chain);
 
 /*
  * Fill a used entry for @chain with @len bytes written.  Entries become
- * visible to the driver at vring_flush().  Returns VRING_OK or an error.
+ * visible to the driver at vring_flush().  Returns 0 or -VringError.
  */
-VringError vring_fill(Vring *vr, const VringChain *chain, uint32_t len);
+int vring_fill(Vring *vr, const VringChain *chain, uint32_t len);
 
-/* Publish every filled entry.  Returns VRING_OK or an error. */
-VringError vring_flush(Vring *vr);
+/*
+ * Publish every filled entry.  Returns 0 (also when the ring is not set
+ * up) or -VringError.
+ */
+int vring_flush(Vring *vr);
 
 /*
  * Whether the driver must be notified of what was published since the last
@@ -210,15 +240,22 @@ int64_t vring_chain_write(Vring *vr, const VringChain *chain,
 /*
  * Copy @len bytes from @src's out buffers (from @src_off) into @dst's in
  * buffers (from @dst_off), through mappings when both sides map (no bounce
- * buffer).  Returns @len or -VringError.
+ * buffer).  Returns the bytes copied (less than @len when either side ends
+ * first) or -VringError.  Buffers the driver made overlap are safe to copy:
+ * each contiguous piece moves as with memmove, though the result then
+ * depends on how the copy is split into pieces.
  */
 int64_t vring_chain_copy(Vring *dst_vr, const VringChain *dst,
                          uint64_t dst_off, Vring *src_vr,
                          const VringChain *src, uint64_t src_off,
                          uint64_t len);
 
-/* State for migration; set validates it against the ring. */
+/*
+ * State for migration.  Set validates @state against the ring's size (see
+ * VringState) and returns 0 or -VringError (VRING_ERR_STATE, or
+ * VRING_ERR_NOT_READY before vring_setup); on failure the ring is unchanged.
+ */
 void vring_get_state(const Vring *vr, VringState *state);
-VringError vring_set_state(Vring *vr, const VringState *state);
+int vring_set_state(Vring *vr, const VringState *state);
 
 #endif /* HW_VIRTIO_VRING_ENGINE_H */
