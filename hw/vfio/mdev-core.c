@@ -20,20 +20,6 @@
 
 #define MDEV_DEFAULT_MAX_INSTANCES 4
 
-const char *mdev_class_id_name(MdevClassId id)
-{
-    switch (id) {
-    case MDEV_CLASS_ID_VFIO:
-        return "vfio";
-    case MDEV_CLASS_ID_VIRTIO:
-        return "virtio";
-    case MDEV_CLASS_ID_VHOST:
-        return "vhost";
-    default:
-        return "none";
-    }
-}
-
 char *mdev_type_id(MdevParent *parent, const MdevType *type)
 {
     return g_strdup_printf("%s-%s", MDEV_PARENT_GET_CLASS(parent)->kind,
@@ -56,20 +42,26 @@ static unsigned mdev_count_instances(MdevParent *parent,
 
 unsigned mdev_available_instances(MdevParent *parent, const MdevType *type)
 {
-    /* The limit is the parent's, shared by all its types. */
     unsigned used = mdev_count_instances(parent, NULL);
+    unsigned left = used < parent->max_instances ?
+                    parent->max_instances - used : 0;
 
-    (void)type;
-    return used < parent->max_instances ? parent->max_instances - used : 0;
+    if (type->max_instances) {
+        unsigned own = mdev_count_instances(parent, type);
+
+        left = MIN(left, own < type->max_instances ?
+                         type->max_instances - own : 0);
+    }
+    return left;
 }
 
-void mdev_set_class(MdevDevice *mdev, MdevClassId id, const void *ops)
+void mdev_set_class(MdevDevice *mdev, MdevClass id, const void *ops)
 {
     if (mdev->class_set_count++) {
         warn_report("mdev %s: class set twice (%s, then %s)",
                     mdev->type ? mdev->type->group : "?",
-                    mdev_class_id_name(mdev->class_id),
-                    mdev_class_id_name(id));
+                    MdevClass_str(mdev->class_id),
+                    MdevClass_str(id));
         return;
     }
     mdev->class_id = id;
@@ -107,17 +99,17 @@ static char *mdev_class_list(const MdevClassIdTable *ids)
 {
     GString *s = g_string_new(NULL);
 
-    for (; ids->class_id != MDEV_CLASS_ID_NONE; ids++) {
+    for (; ids->class_id != MDEV_CLASS_NONE; ids++) {
         g_string_append_printf(s, "%s%s (%d)", s->len ? ", " : "",
-                               mdev_class_id_name(ids->class_id),
+                               MdevClass_str(ids->class_id),
                                ids->class_id);
     }
     return g_string_free(s, false);
 }
 
-static bool mdev_class_in_table(const MdevClassIdTable *ids, MdevClassId id)
+static bool mdev_class_in_table(const MdevClassIdTable *ids, MdevClass id)
 {
-    for (; ids->class_id != MDEV_CLASS_ID_NONE; ids++) {
+    for (; ids->class_id != MDEV_CLASS_NONE; ids++) {
         if (ids->class_id == id) {
             return true;
         }
@@ -159,6 +151,20 @@ static MdevDevice *mdev_find_uuid(const QemuUUID *uuid)
     return search.found;
 }
 
+/* The QOM types of every concrete parent kind, for messages. */
+static char *mdev_parent_kinds(void)
+{
+    GSList *list = object_class_get_list_sorted(TYPE_MDEV_PARENT, false);
+    GString *s = g_string_new(NULL);
+
+    for (GSList *l = list; l; l = l->next) {
+        g_string_append_printf(s, "%s%s", s->len ? ", " : "",
+                               object_class_get_name(l->data));
+    }
+    g_slist_free(list);
+    return g_string_free(s, false);
+}
+
 MdevParent *mdev_parent_find(const char *parent_id, const char *create_kind,
                              Error **errp)
 {
@@ -173,8 +179,11 @@ MdevParent *mdev_parent_find(const char *parent_id, const char *create_kind,
         }
     }
     if (!obj) {
+        g_autofree char *kinds = mdev_parent_kinds();
+
         error_setg(errp, "mdev-parent '%s' not found: create it with "
-                   "-object mvnet,id=%s", parent_id, parent_id);
+                   "-object <kind>,id=%s", parent_id, parent_id);
+        error_append_hint(errp, "Parent kinds: %s\n", kinds);
         return NULL;
     }
     if (!object_dynamic_cast(obj, TYPE_MDEV_PARENT)) {
@@ -243,7 +252,7 @@ MdevDevice *mdev_create_and_bind(MdevParent *parent, const char *type_id,
 
         error_setg(errp, "mdev type '%s' has class %s (%d), but '%s' binds "
                    "only class %s", type_id,
-                   mdev_class_id_name(mdev->class_id), mdev->class_id,
+                   MdevClass_str(mdev->class_id), mdev->class_id,
                    object_get_typename(transport), accepted);
         object_unref(OBJECT(mdev));
         return NULL;
@@ -347,7 +356,7 @@ static char *mdev_get_type(Object *obj, Error **errp)
 
 static char *mdev_get_class(Object *obj, Error **errp)
 {
-    return g_strdup(mdev_class_id_name(MDEV_DEVICE(obj)->class_id));
+    return g_strdup(MdevClass_str(MDEV_DEVICE(obj)->class_id));
 }
 
 static char *mdev_get_transport(Object *obj, Error **errp)

@@ -13,19 +13,6 @@
 #include "qobject/qdict.h"
 #include "hw/vfio/mdev.h"
 
-static MdevClass mdev_class_to_qapi(MdevClassId id)
-{
-    switch (id) {
-    case MDEV_CLASS_ID_VFIO:
-        return MDEV_CLASS_VFIO;
-    case MDEV_CLASS_ID_VHOST:
-        return MDEV_CLASS_VHOST;
-    case MDEV_CLASS_ID_VIRTIO:
-    default:
-        return MDEV_CLASS_VIRTIO;
-    }
-}
-
 static MdevParentInfo *mdev_parent_info(MdevParent *parent)
 {
     MdevParentClass *pc = MDEV_PARENT_GET_CLASS(parent);
@@ -45,8 +32,10 @@ static MdevParentInfo *mdev_parent_info(MdevParent *parent)
         ti->name = g_strdup(t->name);
         ti->description = g_strdup(t->description);
         ti->device_api = g_strdup(t->device_api);
-        ti->q_class = mdev_class_to_qapi(t->class_id);
+        ti->q_class = t->class_id;
         ti->class_id = t->class_id;
+        ti->has_max_instances = t->max_instances != 0;
+        ti->max_instances = t->max_instances;
         ti->available_instances = mdev_available_instances(parent, t);
         QAPI_LIST_APPEND(tail, ti);
     }
@@ -56,7 +45,7 @@ static MdevParentInfo *mdev_parent_info(MdevParent *parent)
 
         ii->uuid = g_strdup(mdev->uuid_str);
         ii->type = mdev_type_id(parent, mdev->type);
-        ii->q_class = mdev_class_to_qapi(mdev->class_id);
+        ii->q_class = mdev->class_id;
         if (mdev->transport) {
             ii->transport = object_get_canonical_path(mdev->transport);
         }
@@ -143,9 +132,16 @@ void hmp_info_mdev(Monitor *mon, const QDict *qdict)
                 monitor_printf(mon, "    queue %" PRId64 " %-3s packets %"
                                PRIu64 " bytes %" PRIu64 " drops %" PRIu64
                                " errors %" PRIu64 " kicks %" PRIu64
-                               " interrupts %" PRIu64 "\n", q->queue,
+                               " interrupts %" PRIu64, q->queue,
                                q->name, q->packets, q->bytes, q->drops,
                                q->errors, q->kicks, q->interrupts);
+                if (q->has_read_bytes) {
+                    monitor_printf(mon, " read %" PRIu64, q->read_bytes);
+                }
+                if (q->has_write_bytes) {
+                    monitor_printf(mon, " written %" PRIu64, q->write_bytes);
+                }
+                monitor_printf(mon, "\n");
             }
         }
     }

@@ -25,18 +25,20 @@
 #include "qapi/error.h"
 #include "qapi/visitor.h"
 #include "qemu/log.h"
+#include "qemu/module.h"
 #include "qemu/main-loop.h"
 #include "qemu/bswap.h"
 #include "net/net.h"
 #include "net/eth.h"
-#include "system/dma.h"
 #include "migration/vmstate.h"
 #include "qemu/error-report.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_net.h"
 #include "standard-headers/linux/virtio_ids.h"
 #include "standard-headers/linux/virtio_ring.h"
-#include "hw/virtio/virtio-mdev.h"
+#include "hw/qdev-core.h"
+#include "hw/virtio/virtio-mdev-ops.h"
+#include "hw/virtio/vring-dma.h"
 #include "hw/virtio/vring-engine.h"
 #include "trace.h"
 
@@ -81,24 +83,8 @@ typedef struct MvnetStats {
     uint64_t interrupts;
 } MvnetStats;
 
-/*
- * A cached mapping of one ring area (descriptor table, driver area or
- * device area).  Used under the BQL only (MMIO and the main-loop bottom
- * half), and rebuilt when the memory map changes.
- */
-typedef struct MvnetRingCache {
-    MemoryRegionCache mrc;
-    uint64_t base;
-    uint64_t len;
-    bool is_write;
-    bool valid;
-} MvnetRingCache;
-
-enum { MVNET_AREA_DESC, MVNET_AREA_DRIVER, MVNET_AREA_DEVICE, MVNET_AREAS };
-
 typedef struct MvnetQueue {
     Vring ring;
-    MvnetRingCache cache[MVNET_AREAS];
     VringConfig cfg;
     VringState mig;             /* ring position, for migration */
     bool ready;
@@ -119,8 +105,7 @@ struct MvnetDevice {
 
     /* runtime */
     VirtioMdevHost host;
-    MemoryListener listener;
-    bool listening;
+    VringDma dma;
     QEMUBH *bh;
     uint8_t status;
     uint64_t features;
@@ -148,144 +133,6 @@ static const char *mvnet_name(MvnetDevice *n)
 {
     return MDEV_DEVICE(n)->uuid_str ?: "mvnet";
 }
-
-/* Guest memory through the DMA API, with cached ring mappings */
-
-static void mvnet_cache_destroy(MvnetQueue *vq)
-{
-    for (unsigned a = 0; a < MVNET_AREAS; a++) {
-        if (vq->cache[a].valid) {
-            address_space_cache_destroy(&vq->cache[a].mrc);
-            vq->cache[a].valid = false;
-        }
-    }
-}
-
-/* Map the queue's ring areas; an area that does not map stays uncached. */
-static void mvnet_cache_init(MvnetDevice *n, MvnetQueue *vq)
-{
-    uint64_t num = vq->cfg.num;
-    bool packed = mvnet_has(n, VIRTIO_F_RING_PACKED);
-    const struct { uint64_t base, len; bool is_write; } area[MVNET_AREAS] = {
-        [MVNET_AREA_DESC] = { vq->cfg.desc, 16 * num, packed },
-        [MVNET_AREA_DRIVER] = { vq->cfg.driver, packed ? 4 : 6 + 2 * num,
-                                false },
-        [MVNET_AREA_DEVICE] = { vq->cfg.device, packed ? 4 : 6 + 8 * num,
-                                true },
-    };
-
-    mvnet_cache_destroy(vq);
-    for (unsigned a = 0; a < MVNET_AREAS; a++) {
-        MvnetRingCache *c = &vq->cache[a];
-
-        address_space_cache_init_empty(&c->mrc);
-        c->base = area[a].base;
-        c->len = area[a].len;
-        c->is_write = area[a].is_write;
-        if (address_space_cache_init(&c->mrc, n->host.dma_as, c->base,
-                                     c->len, c->is_write) < (int64_t)c->len) {
-            address_space_cache_destroy(&c->mrc);
-            continue;
-        }
-        c->valid = true;
-    }
-    trace_mvnet_ring_cache(mvnet_name(n), vq - n->vq, vq->cache[0].valid,
-                           vq->cache[1].valid, vq->cache[2].valid);
-}
-
-/* The cache holding all of [addr, addr + len), or NULL. */
-static MvnetRingCache *mvnet_cache_find(MvnetDevice *n, uint64_t addr,
-                                        uint64_t len, bool is_write)
-{
-    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
-        for (unsigned a = 0; a < MVNET_AREAS; a++) {
-            MvnetRingCache *c = &n->vq[q].cache[a];
-
-            if (c->valid && (!is_write || c->is_write) && addr >= c->base &&
-                len <= c->len && addr - c->base <= c->len - len) {
-                return c;
-            }
-        }
-    }
-    return NULL;
-}
-
-/* The memory map changed: cached ring mappings may be stale. */
-static void mvnet_memory_commit(MemoryListener *listener)
-{
-    MvnetDevice *n = container_of(listener, MvnetDevice, listener);
-
-    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
-        if (n->vq[q].ready) {
-            mvnet_cache_init(n, &n->vq[q]);
-        }
-    }
-}
-
-static bool mvnet_mem_read(void *opaque, uint64_t addr, void *buf,
-                           uint64_t len)
-{
-    MvnetDevice *n = opaque;
-    MvnetRingCache *c = mvnet_cache_find(n, addr, len, false);
-
-    if (c) {
-        return address_space_read_cached(&c->mrc, addr - c->base, buf,
-                                         len) == MEMTX_OK;
-    }
-    return dma_memory_read(n->host.dma_as, addr, buf, len,
-                           MEMTXATTRS_UNSPECIFIED) == MEMTX_OK;
-}
-
-static bool mvnet_mem_write(void *opaque, uint64_t addr, const void *buf,
-                            uint64_t len)
-{
-    MvnetDevice *n = opaque;
-    MvnetRingCache *c = mvnet_cache_find(n, addr, len, true);
-
-    if (c) {
-        if (address_space_write_cached(&c->mrc, addr - c->base, buf,
-                                       len) != MEMTX_OK) {
-            return false;
-        }
-        /* Mark the bytes dirty (migration) and flush them to the MR. */
-        address_space_cache_invalidate(&c->mrc, addr - c->base, len);
-        return true;
-    }
-    return dma_memory_write(n->host.dma_as, addr, buf, len,
-                            MEMTXATTRS_UNSPECIFIED) == MEMTX_OK;
-}
-
-static void *mvnet_mem_map(void *opaque, uint64_t addr, uint64_t *len,
-                           bool is_write)
-{
-    MvnetDevice *n = opaque;
-    dma_addr_t l = *len;
-    void *p;
-
-    p = dma_memory_map(n->host.dma_as, addr, &l,
-                       is_write ? DMA_DIRECTION_FROM_DEVICE
-                                : DMA_DIRECTION_TO_DEVICE,
-                       MEMTXATTRS_UNSPECIFIED);
-    *len = l;
-    return p;
-}
-
-static void mvnet_mem_unmap(void *opaque, void *ptr, uint64_t len,
-                            bool is_write, uint64_t access_len)
-{
-    MvnetDevice *n = opaque;
-
-    dma_memory_unmap(n->host.dma_as, ptr, len,
-                     is_write ? DMA_DIRECTION_FROM_DEVICE
-                              : DMA_DIRECTION_TO_DEVICE, access_len);
-}
-
-static const VringMemOps mvnet_mem_ops = {
-    .read = mvnet_mem_read,
-    .write = mvnet_mem_write,
-    .map = mvnet_mem_map,
-    .unmap = mvnet_mem_unmap,
-};
 
 /* Device state */
 
@@ -573,7 +420,8 @@ static void mvnet_bh(void *opaque)
 
 /* Device ops */
 
-static void mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host)
+static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
+                           Error **errp)
 {
     MvnetDevice *n = to_mvnet(mdev);
 
@@ -581,33 +429,23 @@ static void mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host)
         qemu_bh_delete(n->bh);
         n->bh = NULL;
     }
-    if (n->listening) {
-        memory_listener_unregister(&n->listener);
-        n->listening = false;
-    }
-    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
-        mvnet_cache_destroy(&n->vq[q]);
-    }
+    vring_dma_destroy(&n->dma);
     if (!host) {
         memset(&n->host, 0, sizeof(n->host));
-        return;
+        return true;
     }
     n->host = *host;
     n->bh = qemu_bh_new_guarded(mvnet_bh, n, host->guard);
-    n->listener = (MemoryListener) {
-        .name = "mvnet",
-        .commit = mvnet_memory_commit,
-    };
-    memory_listener_register(&n->listener, host->dma_as);
-    n->listening = true;
+    vring_dma_init(&n->dma, host->dma_as, MVNET_NUM_QUEUES, "mvnet");
     for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
-        vring_init_mem(&n->vq[q].ring, &mvnet_mem_ops, n);
+        vring_init_mem(&n->vq[q].ring, &vring_dma_mem_ops, &n->dma);
     }
     if (!n->mac_set) {
         /* A unique locally administered address from the UUID. */
         n->mac.a[0] = 0x02;
         memcpy(&n->mac.a[1], &mdev->uuid.data[11], 5);
     }
+    return true;
 }
 
 static int mvnet_set_vq_address(MdevDevice *mdev, uint16_t idx, uint64_t desc,
@@ -660,23 +498,23 @@ static int mvnet_set_vq_ready(MdevDevice *mdev, uint16_t idx, bool ready)
 {
     MvnetDevice *n = to_mvnet(mdev);
     MvnetQueue *vq = &n->vq[idx];
-    VringError err;
+    int err;
 
     if (!ready) {
         vring_reset(&vq->ring);
-        mvnet_cache_destroy(vq);
+        vring_dma_set_ring(&n->dma, idx, NULL);
         vq->ready = false;
         return 0;
     }
     /* The ring uses the negotiated features and the driver's size. */
     vq->cfg.features = n->features;
     err = vring_setup(&vq->ring, &vq->cfg);
-    if (err != VRING_OK) {
+    if (err < 0) {
         qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: queue %u: %s\n",
-                      mvnet_name(n), idx, vring_strerror(err));
+                      mvnet_name(n), idx, vring_strerror(-err));
         return -EINVAL;
     }
-    mvnet_cache_init(n, vq);
+    vring_dma_set_ring(&n->dma, idx, &vq->cfg);
     vq->ready = true;
     return 0;
 }
@@ -704,6 +542,8 @@ static int mvnet_set_vq_state(MdevDevice *mdev, uint16_t idx,
         }
         s.avail_idx |= state->avail_wrap_counter ? MVNET_WRAP : 0;
         s.used_idx |= state->used_wrap_counter ? MVNET_WRAP : 0;
+    } else {
+        s.inflight = s.avail_idx - s.used_idx;
     }
     return vring_set_state(&n->vq[idx].ring, &s) == VRING_OK ? 0 : -EINVAL;
 }
@@ -732,20 +572,31 @@ static uint32_t mvnet_get_vq_align(MdevDevice *mdev)
     return 4096;
 }
 
+/* What is offered: the switched-on features, control ones only with CTRL_VQ */
+static uint64_t mvnet_offered(MvnetDevice *n)
+{
+    uint64_t f = n->host_features;
+
+    if (!(f & (1ULL << VIRTIO_NET_F_CTRL_VQ))) {
+        f &= ~MVNET_CTRL_FEATURES;
+    }
+    return f;
+}
+
 static uint64_t mvnet_get_features(MdevDevice *mdev)
 {
-    return to_mvnet(mdev)->host_features;
+    return mvnet_offered(to_mvnet(mdev));
 }
 
 static int mvnet_set_features(MdevDevice *mdev, uint64_t features)
 {
     MvnetDevice *n = to_mvnet(mdev);
 
-    if (features & ~n->host_features) {
+    if (features & ~mvnet_offered(n)) {
         qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: driver features 0x%" PRIx64
                       " include features not offered (0x%" PRIx64 ")\n",
                       mvnet_name(n), features,
-                      features & ~n->host_features);
+                      features & ~mvnet_offered(n));
         return -EINVAL;
     }
     if ((features & MVNET_CTRL_FEATURES) &&
@@ -791,7 +642,9 @@ static void mvnet_reset(MdevDevice *mdev)
     }
     for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
         vring_reset(&n->vq[q].ring);
-        mvnet_cache_destroy(&n->vq[q]);
+        if (vring_dma_active(&n->dma)) {
+            vring_dma_set_ring(&n->dma, q, NULL);
+        }
         n->vq[q].ready = false;
         memset(&n->vq[q].cfg, 0, sizeof(n->vq[q].cfg));
     }
@@ -881,7 +734,7 @@ static const VMStateDescription vmstate_mvnet_stats = {
 
 static const VMStateDescription vmstate_mvnet_queue = {
     .name = "mvnet/queue",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .fields = (const VMStateField[]) {
         VMSTATE_BOOL(ready, MvnetQueue),
@@ -891,6 +744,7 @@ static const VMStateDescription vmstate_mvnet_queue = {
         VMSTATE_UINT64(cfg.device, MvnetQueue),
         VMSTATE_UINT16(mig.avail_idx, MvnetQueue),
         VMSTATE_UINT16(mig.used_idx, MvnetQueue),
+        VMSTATE_UINT16_V(mig.inflight, MvnetQueue, 2),
         VMSTATE_STRUCT(stats, MvnetQueue, 1, vmstate_mvnet_stats, MvnetStats),
         VMSTATE_END_OF_LIST()
     },
@@ -925,7 +779,7 @@ static int mvnet_post_load(void *opaque, int version_id)
                          mvnet_name(n), q);
             return -EINVAL;
         }
-        mvnet_cache_init(n, vq);
+        vring_dma_set_ring(&n->dma, q, &vq->cfg);
     }
     /* Re-kick: work that was waiting (e.g. for RX buffers) goes on. */
     if ((n->status & VIRTIO_CONFIG_S_DRIVER_OK) && !n->broken && n->bh) {
@@ -936,7 +790,7 @@ static int mvnet_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_mvnet = {
     .name = "mvnet",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .pre_save = mvnet_pre_save,
     .post_load = mvnet_post_load,
@@ -947,7 +801,7 @@ static const VMStateDescription vmstate_mvnet = {
         VMSTATE_BOOL(link_up, MvnetDevice),
         VMSTATE_BOOL(broken, MvnetDevice),
         VMSTATE_BUFFER(mac.a, MvnetDevice),
-        VMSTATE_STRUCT_ARRAY(vq, MvnetDevice, MVNET_NUM_QUEUES, 1,
+        VMSTATE_STRUCT_ARRAY(vq, MvnetDevice, MVNET_NUM_QUEUES, 2,
                              vmstate_mvnet_queue, MvnetQueue),
         VMSTATE_END_OF_LIST()
     },
@@ -982,6 +836,21 @@ static const VirtioMdevOps mvnet_virtio_ops = {
 
 /* Instance properties */
 
+/*
+ * What the transport sizes at bind time (queues, their interrupts, the
+ * offered features, config) cannot change once the instance is bound.
+ */
+static bool mvnet_check_unbound(MvnetDevice *n, const char *name,
+                                Error **errp)
+{
+    if (vring_dma_active(&n->dma)) {
+        error_setg(errp, "property '%s' can only be set before the instance "
+                   "is bound to a transport", name);
+        return false;
+    }
+    return true;
+}
+
 static char *mvnet_get_mac(Object *obj, Error **errp)
 {
     MvnetDevice *n = MVNET_DEVICE(obj);
@@ -1000,6 +869,9 @@ static void mvnet_set_mac(Object *obj, const char *str, Error **errp)
                &end) != 6 || str[end] || strlen(str) != 17) {
         error_setg(errp, "property 'mac': '%s' is not a MAC address "
                    "(xx:xx:xx:xx:xx:xx)", str);
+        return;
+    }
+    if (!mvnet_check_unbound(n, "mac", errp)) {
         return;
     }
     n->mac = mac;
@@ -1024,13 +896,18 @@ static void mvnet_set_mtu(Object *obj, Visitor *v, const char *name,
         error_setg(errp, "property 'mtu': %u is not in 68..65535", mtu);
         return;
     }
+    if (!mvnet_check_unbound(MVNET_DEVICE(obj), name, errp)) {
+        return;
+    }
     MVNET_DEVICE(obj)->mtu = mtu;
 }
 
 static void mvnet_get_host_features(Object *obj, Visitor *v, const char *name,
                                     void *opaque, Error **errp)
 {
-    visit_type_uint64(v, name, &MVNET_DEVICE(obj)->host_features, errp);
+    uint64_t offered = mvnet_offered(MVNET_DEVICE(obj));
+
+    visit_type_uint64(v, name, &offered, errp);
 }
 
 static void mvnet_set_host_features(Object *obj, Visitor *v, const char *name,
@@ -1048,15 +925,59 @@ static void mvnet_set_host_features(Object *obj, Visitor *v, const char *name,
                    (uint64_t)MVNET_FEATURES);
         return;
     }
-    if (n->status) {
-        error_setg(errp, "property 'host-features' can only change while "
-                   "the device is reset");
+    if (!mvnet_check_unbound(n, name, errp)) {
         return;
     }
-    if (!(val & (1ULL << VIRTIO_NET_F_CTRL_VQ))) {
-        val &= ~MVNET_CTRL_FEATURES;
-    }
     n->host_features = val;
+}
+
+/* Feature switches: each instance property turns one offered feature off. */
+typedef struct MvnetSwitch {
+    const char *name;
+    unsigned bit;
+    const char *description;
+} MvnetSwitch;
+
+static const MvnetSwitch mvnet_switches[] = {
+    { "mrg-rxbuf", VIRTIO_NET_F_MRG_RXBUF, "Offer VIRTIO_NET_F_MRG_RXBUF" },
+    { "event-idx", VIRTIO_RING_F_EVENT_IDX, "Offer VIRTIO_RING_F_EVENT_IDX" },
+    { "indirect-desc", VIRTIO_RING_F_INDIRECT_DESC,
+      "Offer VIRTIO_RING_F_INDIRECT_DESC" },
+    { "status", VIRTIO_NET_F_STATUS, "Offer VIRTIO_NET_F_STATUS (link)" },
+    { "ctrl-vq", VIRTIO_NET_F_CTRL_VQ,
+      "Offer VIRTIO_NET_F_CTRL_VQ (a control queue)" },
+    { "ctrl-rx", VIRTIO_NET_F_CTRL_RX,
+      "Offer VIRTIO_NET_F_CTRL_RX (needs ctrl-vq)" },
+    { "ctrl-mac-addr", VIRTIO_NET_F_CTRL_MAC_ADDR,
+      "Offer VIRTIO_NET_F_CTRL_MAC_ADDR (needs ctrl-vq)" },
+    { "packed", VIRTIO_F_RING_PACKED, "Offer VIRTIO_F_RING_PACKED" },
+};
+
+static void mvnet_get_switch(Object *obj, Visitor *v, const char *name,
+                             void *opaque, Error **errp)
+{
+    const MvnetSwitch *sw = opaque;
+    bool on = MVNET_DEVICE(obj)->host_features & (1ULL << sw->bit);
+
+    visit_type_bool(v, name, &on, errp);
+}
+
+static void mvnet_set_switch(Object *obj, Visitor *v, const char *name,
+                             void *opaque, Error **errp)
+{
+    const MvnetSwitch *sw = opaque;
+    MvnetDevice *n = MVNET_DEVICE(obj);
+    bool on;
+
+    if (!visit_type_bool(v, name, &on, errp) ||
+        !mvnet_check_unbound(n, name, errp)) {
+        return;
+    }
+    if (on) {
+        n->host_features |= 1ULL << sw->bit;
+    } else {
+        n->host_features &= ~(1ULL << sw->bit);
+    }
 }
 
 static bool mvnet_get_link(Object *obj, Error **errp)
@@ -1142,12 +1063,7 @@ static void mvnet_device_finalize(Object *obj)
     if (n->bh) {
         qemu_bh_delete(n->bh);
     }
-    if (n->listening) {
-        memory_listener_unregister(&n->listener);
-    }
-    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
-        mvnet_cache_destroy(&n->vq[q]);
-    }
+    vring_dma_destroy(&n->dma);
     vring_chain_free(&n->tx_chain);
     vring_chain_free(&n->ctrl_chain);
     for (unsigned i = 0; i < MVNET_MAX_RX_CHAINS; i++) {
@@ -1170,6 +1086,13 @@ static void mvnet_device_class_init(ObjectClass *oc, void *data)
     object_class_property_set_description(oc, "host-features",
         "Virtio features offered to the driver (a subset of what mvnet "
         "implements)");
+    for (unsigned i = 0; i < ARRAY_SIZE(mvnet_switches); i++) {
+        object_class_property_add(oc, mvnet_switches[i].name, "bool",
+                                  mvnet_get_switch, mvnet_set_switch, NULL,
+                                  (void *)&mvnet_switches[i]);
+        object_class_property_set_description(oc, mvnet_switches[i].name,
+                                              mvnet_switches[i].description);
+    }
     object_class_property_add(oc, "rx-stats", "MvnetStats", mvnet_get_stats,
                               NULL, NULL, (void *)MVNET_RX_QUEUE);
     object_class_property_add(oc, "tx-stats", "MvnetStats", mvnet_get_stats,
@@ -1184,14 +1107,14 @@ static const MdevType mvnet_types[] = {
         .name = "mvnet",
         .description = "virtio-net loopback: transmitted frames are received",
         .device_api = "virtio-mdev",
-        .class_id = MDEV_CLASS_ID_VIRTIO,
+        .class_id = MDEV_CLASS_VIRTIO,
     },
     {
         .group = "vhost",
         .name = "mvnet-vhost",
         .description = "virtio-net loopback for a vhost-mdev transport",
         .device_api = "vhost-mdev",
-        .class_id = MDEV_CLASS_ID_VHOST,
+        .class_id = MDEV_CLASS_VHOST,
     },
     { }
 };
@@ -1203,7 +1126,7 @@ static MdevDevice *mvnet_create(MdevParent *parent, const MdevType *type,
 
     /* The vhost type has no vhost ops yet: it can be created, not bound. */
     mdev_set_class(mdev, type->class_id,
-                   type->class_id == MDEV_CLASS_ID_VIRTIO ? &mvnet_virtio_ops
+                   type->class_id == MDEV_CLASS_VIRTIO ? &mvnet_virtio_ops
                                                           : NULL);
     return mdev;
 }
@@ -1234,4 +1157,41 @@ static const TypeInfo mvnet_types_info[] = {
     },
 };
 
-DEFINE_TYPES(mvnet_types_info)
+/* -device virtio-mdev-net: an mvnet-virtio instance of "mvnet-default" */
+static const VirtioMdevProp mvnet_form_props[] = {
+    VIRTIO_MDEV_PROP_STRING("mac", "MAC address (default: a locally "
+                            "administered one derived from the UUID)"),
+    VIRTIO_MDEV_PROP_UINT_DEFAULT("mtu", VIRTIO_MDEV_PROP_UINT16,
+                                  "MTU offered with VIRTIO_NET_F_MTU "
+                                  "(68..65535)", 1500),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("mrg-rxbuf", "Offer MRG_RXBUF", true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("event-idx", "Offer EVENT_IDX", true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("indirect-desc", "Offer INDIRECT_DESC",
+                                  true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("status", "Offer STATUS (link)", true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("ctrl-vq", "Offer CTRL_VQ", true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("ctrl-rx", "Offer CTRL_RX", true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("ctrl-mac-addr", "Offer CTRL_MAC_ADDR",
+                                  true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("packed", "Offer RING_PACKED", true),
+    { }
+};
+
+static const VirtioMdevShortForm mvnet_short_form = {
+    .name = "virtio-mdev-net",
+    .desc = "virtio-net loopback (mvnet) behind the virtio-mdev transport",
+    .category = DEVICE_CATEGORY_NETWORK,
+    .parent_kind = TYPE_MVNET_PARENT,
+    .default_parent = "mvnet-default",
+    .type_id = "mvnet-virtio",
+    .props = mvnet_form_props,
+};
+
+static void mvnet_register_types(void)
+{
+    type_register_static_array(mvnet_types_info,
+                               ARRAY_SIZE(mvnet_types_info));
+    virtio_mdev_register_short_form(&mvnet_short_form);
+}
+
+type_init(mvnet_register_types)

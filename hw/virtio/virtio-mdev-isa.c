@@ -19,7 +19,6 @@
 #include "qapi/error.h"
 #include "hw/isa/isa.h"
 #include "hw/acpi/acpi_aml_interface.h"
-#include "hw/acpi/aml-build.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
 #include "hw/virtio/virtio-mdev.h"
@@ -28,8 +27,6 @@
 #define VIRTIO_MDEV_ISA_BASE    0xfed60000
 #define VIRTIO_MDEV_ISA_STRIDE  0x1000
 #define VIRTIO_MDEV_ISA_SLOTS   4
-/* _UIDs of LNRO0005 devices must not collide with microvm's own (0..). */
-#define VIRTIO_MDEV_ISA_UID     0x100
 
 static const uint8_t virtio_mdev_isa_irqs[] = { 5, 7, 6, 3 };
 
@@ -138,23 +135,9 @@ static void virtio_mdev_isa_reset_hold(Object *obj, ResetType type)
 static void virtio_mdev_isa_build_aml(AcpiDevAmlIf *adev, Aml *scope)
 {
     VirtioMdevIsa *s = VIRTIO_MDEV(adev);
-    uint32_t irq = s->irq;
-    Aml *dev, *crs;
 
-    dev = aml_device("VMD%d", s->slot);
-    aml_append(dev, aml_name_decl("_HID", aml_string("LNRO0005")));
-    aml_append(dev, aml_name_decl("_UID",
-                                  aml_int(VIRTIO_MDEV_ISA_UID + s->slot)));
-    aml_append(dev, aml_name_decl("_CCA", aml_int(1)));
-    crs = aml_resource_template();
-    aml_append(crs, aml_memory32_fixed(VIRTIO_MDEV_ISA_BASE +
-                                       s->slot * VIRTIO_MDEV_ISA_STRIDE,
-                                       VIRTIO_MDEV_MMIO_SIZE,
-                                       AML_READ_WRITE));
-    aml_append(crs, aml_interrupt(AML_CONSUMER, AML_LEVEL, AML_ACTIVE_HIGH,
-                                  AML_EXCLUSIVE, &irq, 1));
-    aml_append(dev, aml_name_decl("_CRS", crs));
-    aml_append(scope, dev);
+    virtio_mdev_acpi_add_device(scope, s->slot, VIRTIO_MDEV_ISA_BASE +
+                                s->slot * VIRTIO_MDEV_ISA_STRIDE, s->irq);
 }
 
 static void virtio_mdev_isa_init(Object *obj)
@@ -183,10 +166,6 @@ static const Property virtio_mdev_isa_properties[] = {
     DEFINE_VIRTIO_MDEV_PROPERTIES(VirtioMdevIsa, t),
 };
 
-static const Property virtio_mdev_net_isa_properties[] = {
-    DEFINE_VIRTIO_MDEV_NET_PROPERTIES(VirtioMdevIsa, t),
-};
-
 static void virtio_mdev_isa_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
@@ -200,26 +179,8 @@ static void virtio_mdev_isa_class_init(ObjectClass *klass, void *data)
     rc->phases.hold = virtio_mdev_isa_reset_hold;
     adevc->build_dev_aml = virtio_mdev_isa_build_aml;
     device_class_set_props(dc, virtio_mdev_isa_properties);
-    virtio_mdev_class_add_properties(klass, offsetof(VirtioMdevIsa, t));
+    virtio_mdev_frontend_class_init(klass, offsetof(VirtioMdevIsa, t));
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
-}
-
-/* virtio-mdev-net: an mvnet-virtio instance, default parent created. */
-
-static void virtio_mdev_net_isa_init(Object *obj)
-{
-    VirtioMdevIsa *s = VIRTIO_MDEV(obj);
-
-    s->t.net_defaults = true;
-}
-
-static void virtio_mdev_net_isa_class_init(ObjectClass *klass, void *data)
-{
-    DeviceClass *dc = DEVICE_CLASS(klass);
-
-    dc->desc = "virtio-net loopback (mvnet) behind the virtio-mdev transport";
-    device_class_set_props(dc, virtio_mdev_net_isa_properties);
-    set_bit(DEVICE_CATEGORY_NETWORK, dc->categories);
 }
 
 static const TypeInfo virtio_mdev_isa_types[] = {
@@ -231,14 +192,9 @@ static const TypeInfo virtio_mdev_isa_types[] = {
         .class_init = virtio_mdev_isa_class_init,
         .interfaces = (InterfaceInfo[]) {
             { TYPE_ACPI_DEV_AML_IF },
+            { TYPE_VIRTIO_MDEV_FRONTEND },
             { }
         },
-    },
-    {
-        .name = TYPE_VIRTIO_MDEV_NET,
-        .parent = TYPE_VIRTIO_MDEV,
-        .instance_init = virtio_mdev_net_isa_init,
-        .class_init = virtio_mdev_net_isa_class_init,
     },
 };
 

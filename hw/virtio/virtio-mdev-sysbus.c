@@ -134,25 +134,12 @@ static void virtio_mdev_acpi_one(SysBusDevice *sbdev, void *opaque)
     VirtioMdevPlatformData *d = opaque;
     hwaddr addr;
     uint32_t irq;
-    Aml *dev, *crs;
 
     if (!object_dynamic_cast(OBJECT(sbdev), TYPE_VIRTIO_MDEV) ||
         !virtio_mdev_platform_place(d, sbdev, &addr, &irq)) {
         return;
     }
-    dev = aml_device("VMD%u", d->count);
-    aml_append(dev, aml_name_decl("_HID", aml_string("LNRO0005")));
-    /* The board's own transports use _UID 0..31. */
-    aml_append(dev, aml_name_decl("_UID", aml_int(0x100 + d->count)));
-    aml_append(dev, aml_name_decl("_CCA", aml_int(1)));
-    crs = aml_resource_template();
-    aml_append(crs, aml_memory32_fixed(addr, VIRTIO_MDEV_MMIO_SIZE,
-                                       AML_READ_WRITE));
-    aml_append(crs, aml_interrupt(AML_CONSUMER, AML_LEVEL, AML_ACTIVE_HIGH,
-                                  AML_EXCLUSIVE, &irq, 1));
-    aml_append(dev, aml_name_decl("_CRS", crs));
-    aml_append(d->scope, dev);
-    d->count++;
+    virtio_mdev_acpi_add_device(d->scope, d->count++, addr, irq);
 }
 
 void virtio_mdev_platform_acpi_dsdt_add(Aml *scope, PlatformBusDevice *pbus,
@@ -189,10 +176,6 @@ static const Property virtio_mdev_sysbus_properties[] = {
     DEFINE_VIRTIO_MDEV_PROPERTIES(VirtioMdevSysbus, t),
 };
 
-static const Property virtio_mdev_net_sysbus_properties[] = {
-    DEFINE_VIRTIO_MDEV_NET_PROPERTIES(VirtioMdevSysbus, t),
-};
-
 static void virtio_mdev_sysbus_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
@@ -205,22 +188,8 @@ static void virtio_mdev_sysbus_class_init(ObjectClass *klass, void *data)
     dc->user_creatable = true;
     rc->phases.hold = virtio_mdev_sysbus_reset_hold;
     device_class_set_props(dc, virtio_mdev_sysbus_properties);
-    virtio_mdev_class_add_properties(klass, offsetof(VirtioMdevSysbus, t));
+    virtio_mdev_frontend_class_init(klass, offsetof(VirtioMdevSysbus, t));
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
-}
-
-static void virtio_mdev_net_sysbus_init(Object *obj)
-{
-    VIRTIO_MDEV(obj)->t.net_defaults = true;
-}
-
-static void virtio_mdev_net_sysbus_class_init(ObjectClass *klass, void *data)
-{
-    DeviceClass *dc = DEVICE_CLASS(klass);
-
-    dc->desc = "virtio-net loopback (mvnet) behind the virtio-mdev transport";
-    device_class_set_props(dc, virtio_mdev_net_sysbus_properties);
-    set_bit(DEVICE_CATEGORY_NETWORK, dc->categories);
 }
 
 static const TypeInfo virtio_mdev_sysbus_types[] = {
@@ -230,12 +199,10 @@ static const TypeInfo virtio_mdev_sysbus_types[] = {
         .instance_size = sizeof(VirtioMdevSysbus),
         .instance_init = virtio_mdev_sysbus_init,
         .class_init = virtio_mdev_sysbus_class_init,
-    },
-    {
-        .name = TYPE_VIRTIO_MDEV_NET,
-        .parent = TYPE_VIRTIO_MDEV,
-        .instance_init = virtio_mdev_net_sysbus_init,
-        .class_init = virtio_mdev_net_sysbus_class_init,
+        .interfaces = (InterfaceInfo[]) {
+            { TYPE_VIRTIO_MDEV_FRONTEND },
+            { }
+        },
     },
 };
 

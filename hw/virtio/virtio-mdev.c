@@ -14,7 +14,10 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qapi/visitor.h"
+#include "qobject/qdict.h"
+#include "qom/qom-qobject.h"
 #include "qemu/log.h"
+#include "qemu/module.h"
 #include "qemu/error-report.h"
 #include "qemu/bswap.h"
 #include "migration/vmstate.h"
@@ -29,14 +32,14 @@
 #define VIRTIO_MDEV_LEGACY_VERSION 1
 
 const MdevClassIdTable virtio_mdev_id_table[] = {
-    { MDEV_CLASS_ID_VIRTIO },
-    { MDEV_CLASS_ID_NONE },
+    { MDEV_CLASS_VIRTIO },
+    { MDEV_CLASS_NONE },
 };
 
+/* For messages: the device's QOM path, cached by qdev at realize. */
 static const char *vm_name(VirtioMdevTransport *t)
 {
-    return object_get_canonical_path_component(OBJECT(t->owner)) ?:
-           object_get_typename(OBJECT(t->owner));
+    return t->owner->canonical_path ?: object_get_typename(OBJECT(t->owner));
 }
 
 static void virtio_mdev_update_irq(VirtioMdevTransport *t)
@@ -530,27 +533,52 @@ void virtio_mdev_transport_init(VirtioMdevTransport *t, DeviceState *owner)
                           "virtio-mdev", VIRTIO_MDEV_MMIO_SIZE);
 }
 
-/* virtio-mdev-net: pass MAC, MTU and the feature switches to mvnet. */
-static bool virtio_mdev_net_configure(VirtioMdevTransport *t,
-                                      MdevDevice *mdev, Error **errp)
+/* Set a short form's properties on the new instance. */
+static bool virtio_mdev_form_apply(VirtioMdevTransport *t, MdevDevice *mdev,
+                                   Error **errp)
 {
-    Object *obj = OBJECT(mdev);
-    uint64_t offered;
+    const QDictEntry *e;
 
-    if (t->net_mac && !object_property_set_str(obj, "mac", t->net_mac, errp)) {
+    if (!t->form_props) {
+        return true;
+    }
+    for (e = qdict_first(t->form_props); e; e = qdict_next(t->form_props, e)) {
+        if (!object_property_set_qobject(OBJECT(mdev), qdict_entry_key(e),
+                                         qdict_entry_value(e), errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A short form binds its own type, of a default parent unless told. */
+static bool virtio_mdev_form_defaults(VirtioMdevTransport *t,
+                                      const VirtioMdevShortForm *form,
+                                      Error **errp)
+{
+    if (t->type_id && strcmp(t->type_id, form->type_id)) {
+        error_setg(errp, "property 'mdev-type': %s uses only '%s' (use "
+                   "%s for '%s')", form->name, form->type_id,
+                   TYPE_VIRTIO_MDEV, t->type_id);
         return false;
     }
-    if (!object_property_set_uint(obj, "mtu", t->net_mtu, errp)) {
-        return false;
+    if (!t->type_id) {
+        t->type_id = g_strdup(form->type_id);
     }
-    offered = object_property_get_uint(obj, "host-features", errp);
-    offered &= t->net_features | ~VIRTIO_MDEV_NET_SWITCHES;
-    return object_property_set_uint(obj, "host-features", offered, errp);
+    if (!t->parent_id) {
+        t->parent_id = g_strdup(form->default_parent);
+        if (!mdev_parent_find(t->parent_id, form->parent_kind, errp)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 bool virtio_mdev_transport_realize(VirtioMdevTransport *t, Error **errp)
 {
     ERRP_GUARD();
+    const VirtioMdevShortForm *form =
+        VIRTIO_MDEV_FRONTEND_GET_CLASS(t->owner)->form;
     VirtioMdevHost host = {
         .dma_as = &address_space_memory,
         .guard = &t->owner->mem_reentrancy_guard,
@@ -558,31 +586,17 @@ bool virtio_mdev_transport_realize(VirtioMdevTransport *t, Error **errp)
     MdevParent *parent;
     MdevDevice *mdev;
 
-    if (t->net_defaults) {
-        /* virtio-mdev-net: an mvnet-virtio instance of a default parent. */
-        if (t->type_id && strcmp(t->type_id, VIRTIO_MDEV_NET_TYPE)) {
-            error_setg(errp, "property 'mdev-type': virtio-mdev-net uses "
-                       "only '%s' (use virtio-mdev for '%s')",
-                       VIRTIO_MDEV_NET_TYPE, t->type_id);
-            return false;
-        }
-        if (!t->type_id) {
-            t->type_id = g_strdup(VIRTIO_MDEV_NET_TYPE);
-        }
-        if (!t->parent_id) {
-            t->parent_id = g_strdup(VIRTIO_MDEV_NET_DEFAULT_PARENT);
-            if (!mdev_parent_find(t->parent_id, "mvnet", errp)) {
-                return false;
-            }
-        }
+    if (form && !virtio_mdev_form_defaults(t, form, errp)) {
+        return false;
     }
     if (!t->parent_id) {
         error_setg(errp, "property 'mdev-parent' is required: the id of an "
-                   "mdev parent object (-object mvnet,id=...)");
+                   "mdev parent object (-object <parent kind>,id=...)");
         return false;
     }
     if (!t->type_id) {
-        error_setg(errp, "property 'mdev-type' is required");
+        error_setg(errp, "property 'mdev-type' is required: a type of "
+                   "mdev-parent '%s' (see query-mdev)", t->parent_id);
         return false;
     }
     parent = mdev_parent_find(t->parent_id, NULL, errp);
@@ -594,13 +608,17 @@ bool virtio_mdev_transport_realize(VirtioMdevTransport *t, Error **errp)
     if (!mdev) {
         return false;
     }
-    if (t->net_defaults && !virtio_mdev_net_configure(t, mdev, errp)) {
+    if (!virtio_mdev_form_apply(t, mdev, errp)) {
+        mdev_destroy(mdev);
+        return false;
+    }
+    if (!((const VirtioMdevOps *)mdev->class_ops)->set_host(mdev, &host,
+                                                            errp)) {
         mdev_destroy(mdev);
         return false;
     }
     t->mdev = mdev;
     t->ops = mdev->class_ops;
-    t->ops->set_host(mdev, &host);
     for (unsigned i = 0; i < VIRTIO_MDEV_MAX_QUEUES; i++) {
         if (t->ops->get_vq_num_max(mdev, i)) {
             t->ops->set_vq_cb(mdev, i, virtio_mdev_vq_interrupt, t);
@@ -617,7 +635,7 @@ void virtio_mdev_transport_unrealize(VirtioMdevTransport *t)
         return;
     }
     t->ops->reset(t->mdev);
-    t->ops->set_host(t->mdev, NULL);
+    t->ops->set_host(t->mdev, NULL, NULL);
     mdev_destroy(t->mdev);
     t->mdev = NULL;
     t->ops = NULL;
@@ -643,18 +661,18 @@ static uint64_t virtio_mdev_transport_base(VirtioMdevTransport *t)
     return base;
 }
 
-static VirtioMdevTransport *virtio_mdev_transport_of(Object *obj,
-                                                     void *opaque)
+VirtioMdevTransport *virtio_mdev_transport_of(Object *obj)
 {
-    return (VirtioMdevTransport *)((char *)obj + (uintptr_t)opaque);
+    size_t offset = VIRTIO_MDEV_FRONTEND_GET_CLASS(obj)->transport_offset;
+
+    return (VirtioMdevTransport *)((char *)obj + offset);
 }
 
 static void virtio_mdev_get_mmio_base(Object *obj, Visitor *v,
                                       const char *name, void *opaque,
                                       Error **errp)
 {
-    uint64_t base =
-        virtio_mdev_transport_base(virtio_mdev_transport_of(obj, opaque));
+    uint64_t base = virtio_mdev_transport_base(virtio_mdev_transport_of(obj));
 
     visit_type_uint64(v, name, &base, errp);
 }
@@ -663,23 +681,22 @@ static void virtio_mdev_get_mdev_uuid(Object *obj, Visitor *v,
                                       const char *name, void *opaque,
                                       Error **errp)
 {
-    VirtioMdevTransport *t = virtio_mdev_transport_of(obj, opaque);
+    VirtioMdevTransport *t = virtio_mdev_transport_of(obj);
     char *uuid = t->mdev ? t->mdev->uuid_str : (char *)"";
 
     visit_type_str(v, name, &uuid, errp);
 }
 
-void virtio_mdev_class_add_properties(ObjectClass *oc, size_t offset)
+void virtio_mdev_frontend_class_init(ObjectClass *oc, size_t offset)
 {
+    VIRTIO_MDEV_FRONTEND_CLASS(oc)->transport_offset = offset;
     object_class_property_add(oc, "mmio-base", "uint64",
-                              virtio_mdev_get_mmio_base, NULL, NULL,
-                              (void *)(uintptr_t)offset);
+                              virtio_mdev_get_mmio_base, NULL, NULL, NULL);
     object_class_property_set_description(oc, "mmio-base",
         "Guest-physical address of the virtio-mmio register window "
         "(read-only)");
     object_class_property_add(oc, "mdev-uuid", "str",
-                              virtio_mdev_get_mdev_uuid, NULL, NULL,
-                              (void *)(uintptr_t)offset);
+                              virtio_mdev_get_mdev_uuid, NULL, NULL, NULL);
     object_class_property_set_description(oc, "mdev-uuid",
         "UUID of the bound mdev instance, given or generated (read-only)");
 }
@@ -796,3 +813,16 @@ const VMStateDescription vmstate_virtio_mdev_transport = {
         NULL
     },
 };
+
+static const TypeInfo virtio_mdev_frontend_info = {
+    .name = TYPE_VIRTIO_MDEV_FRONTEND,
+    .parent = TYPE_INTERFACE,
+    .class_size = sizeof(VirtioMdevFrontendClass),
+};
+
+static void virtio_mdev_register_types(void)
+{
+    type_register_static(&virtio_mdev_frontend_info);
+}
+
+type_init(virtio_mdev_register_types)

@@ -111,24 +111,36 @@ void vring_init_mem(Vring *vr, const VringMemOps *mem, void *mem_opaque)
     vr->mem_opaque = mem_opaque;
 }
 
+static const VringFormat *vring_format_of(const VringConfig *cfg)
+{
+    return cfg->features & (1ULL << VRING_F_RING_PACKED)
+           ? &vring_packed_format : &vring_split_format;
+}
+
+void vring_config_areas(const VringConfig *cfg, VringArea areas[VRING_AREAS])
+{
+    vring_format_of(cfg)->areas(cfg, areas);
+}
+
 int vring_setup(Vring *vr, const VringConfig *cfg)
 {
-    bool packed = cfg->features & (1ULL << VRING_F_RING_PACKED);
-    const VringFormat *fmt = packed ? &vring_packed_format
-                                    : &vring_split_format;
-    uint64_t num = cfg->num;
+    const VringFormat *fmt = vring_format_of(cfg);
+    VringArea areas[VRING_AREAS];
     int r;
 
     vring_reset(vr);
-    if (num == 0 || num > VRING_MAX_SIZE) {
+    if (cfg->num == 0 || cfg->num > VRING_MAX_SIZE) {
         return -VRING_ERR_BAD_SIZE;
-    }
-    if (!vring_area_ok(cfg->desc, VRING_DESC_SIZE * num, 16)) {
-        return -VRING_ERR_BAD_ADDR;
     }
     r = fmt->check(cfg);
     if (r < 0) {
         return r;
+    }
+    fmt->areas(cfg, areas);
+    for (unsigned a = 0; a < VRING_AREAS; a++) {
+        if (!vring_area_ok(areas[a].addr, areas[a].len, areas[a].align)) {
+            return -VRING_ERR_BAD_ADDR;
+        }
     }
     vr->cfg = *cfg;
     vr->fmt = fmt;

@@ -22,8 +22,10 @@
 
 /* One ring format: the engine calls these once the ring is ready. */
 struct VringFormat {
-    /* Extra checks of a config beyond size and descriptor table: 0/-err. */
+    /* Extra check of the size beyond 1..VRING_MAX_SIZE: 0 or -err. */
     int (*check)(const VringConfig *cfg);
+    /* The ring areas of @cfg (vring_config_areas). */
+    void (*areas)(const VringConfig *cfg, VringArea areas[VRING_AREAS]);
     /* 1 with a chain, 0 when empty, or -VringError (ring then broken). */
     int (*pop)(Vring *vr, VringChain *chain);
     void (*unpop)(Vring *vr, const VringChain *chain);

@@ -50,11 +50,16 @@ static void packed_advance(const Vring *vr, uint16_t *pos, bool *wrap,
 
 static int packed_check(const VringConfig *cfg)
 {
-    if (!vring_area_ok(cfg->driver, 4, 4) ||
-        !vring_area_ok(cfg->device, 4, 4)) {
-        return -VRING_ERR_BAD_ADDR;
-    }
-    return 0;
+    return 0;               /* any size 1..VRING_MAX_SIZE */
+}
+
+/* Descriptor ring (written back as used), two event suppression areas */
+static void packed_areas(const VringConfig *cfg, VringArea a[VRING_AREAS])
+{
+    a[VRING_AREA_DESC] = (VringArea) {
+        cfg->desc, VRING_DESC_SIZE * (uint64_t)cfg->num, 16, true };
+    a[VRING_AREA_DRIVER] = (VringArea) { cfg->driver, 4, 4, false };
+    a[VRING_AREA_DEVICE] = (VringArea) { cfg->device, 4, 4, true };
 }
 
 /* Add the buffers of the indirect table of @d (checked) to @chain. */
@@ -257,6 +262,7 @@ static int packed_set_state(Vring *vr, const VringState *state)
 
 const VringFormat vring_packed_format = {
     .check = packed_check,
+    .areas = packed_areas,
     .pop = packed_pop,
     .unpop = packed_unpop,
     .fill = packed_fill,

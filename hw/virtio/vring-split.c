@@ -50,16 +50,19 @@ static uint64_t avail_event_addr(const Vring *vr)
 
 static int split_check(const VringConfig *cfg)
 {
+    return cfg->num & (cfg->num - 1) ? -VRING_ERR_BAD_SIZE : 0;
+}
+
+/* Descriptor table, avail ring with used_event, used ring with avail_event */
+static void split_areas(const VringConfig *cfg, VringArea a[VRING_AREAS])
+{
     uint64_t num = cfg->num;
 
-    if (num & (num - 1)) {
-        return -VRING_ERR_BAD_SIZE;
-    }
-    if (!vring_area_ok(cfg->driver, 6 + 2 * num, 2) ||
-        !vring_area_ok(cfg->device, 6 + VRING_USED_ELEM_SIZE * num, 4)) {
-        return -VRING_ERR_BAD_ADDR;
-    }
-    return 0;
+    a[VRING_AREA_DESC] = (VringArea) { cfg->desc, VRING_DESC_SIZE * num,
+                                       16, false };
+    a[VRING_AREA_DRIVER] = (VringArea) { cfg->driver, 6 + 2 * num, 2, false };
+    a[VRING_AREA_DEVICE] = (VringArea) {
+        cfg->device, 6 + VRING_USED_ELEM_SIZE * num, 4, true };
 }
 
 /*
@@ -258,6 +261,7 @@ static int split_set_state(Vring *vr, const VringState *state)
 
 const VringFormat vring_split_format = {
     .check = split_check,
+    .areas = split_areas,
     .pop = split_pop,
     .unpop = split_unpop,
     .fill = split_fill,

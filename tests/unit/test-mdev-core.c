@@ -22,21 +22,24 @@ static unsigned test_instances_alive;
 
 static const MdevType test_types[] = {
     { .group = "good", .name = "good", .description = "sets its class once",
-      .device_api = "virtio-mdev", .class_id = MDEV_CLASS_ID_VIRTIO },
+      .device_api = "virtio-mdev", .class_id = MDEV_CLASS_VIRTIO },
     { .group = "noclass", .name = "noclass", .description = "sets none",
-      .device_api = "virtio-mdev", .class_id = MDEV_CLASS_ID_VIRTIO },
+      .device_api = "virtio-mdev", .class_id = MDEV_CLASS_VIRTIO },
     { .group = "twice", .name = "twice", .description = "sets it twice",
-      .device_api = "virtio-mdev", .class_id = MDEV_CLASS_ID_VIRTIO },
+      .device_api = "virtio-mdev", .class_id = MDEV_CLASS_VIRTIO },
     { .group = "vhost", .name = "vhost", .description = "class vhost",
-      .device_api = "vhost-mdev", .class_id = MDEV_CLASS_ID_VHOST },
+      .device_api = "vhost-mdev", .class_id = MDEV_CLASS_VHOST },
     { .group = "fail", .name = "fail", .description = "create fails",
-      .device_api = "virtio-mdev", .class_id = MDEV_CLASS_ID_VIRTIO },
+      .device_api = "virtio-mdev", .class_id = MDEV_CLASS_VIRTIO },
+    { .group = "one", .name = "one", .description = "one instance at most",
+      .device_api = "virtio-mdev", .class_id = MDEV_CLASS_VIRTIO,
+      .max_instances = 1 },
     { }
 };
 
 static const MdevClassIdTable virtio_only[] = {
-    { MDEV_CLASS_ID_VIRTIO },
-    { MDEV_CLASS_ID_NONE },
+    { MDEV_CLASS_VIRTIO },
+    { MDEV_CLASS_NONE },
 };
 
 static MdevDevice *test_create(MdevParent *parent, const MdevType *type,
@@ -53,7 +56,7 @@ static MdevDevice *test_create(MdevParent *parent, const MdevType *type,
         mdev_set_class(mdev, type->class_id, &test_virtio_ops);
     }
     if (!strcmp(type->group, "twice")) {
-        mdev_set_class(mdev, MDEV_CLASS_ID_VFIO, NULL);
+        mdev_set_class(mdev, MDEV_CLASS_VFIO, NULL);
     }
     return mdev;
 }
@@ -153,7 +156,7 @@ static void test_lifecycle(void)
     g_assert_cmpuint(mdev_available_instances(p, &test_types[0]), ==, 2);
     a = create(p, "test-good", u, &error_abort);
     g_assert_cmpstr(a->uuid_str, ==, u);
-    g_assert_cmpint(a->class_id, ==, MDEV_CLASS_ID_VIRTIO);
+    g_assert_cmpint(a->class_id, ==, MDEV_CLASS_VIRTIO);
     g_assert_true(a->class_ops == &test_virtio_ops);
     g_assert_true(a->transport == transport);
     g_assert_true(object_resolve_path_component(OBJECT(p), u) == OBJECT(a));
@@ -198,12 +201,38 @@ static void test_parent_find(void)
     object_unparent(OBJECT(p));
 }
 
+/* A type's own limit applies under the parent's. */
+static void test_type_limit(void)
+{
+    MdevParent *p = new_parent("p-limit", "3");
+    const MdevType *one = &test_types[5], *good = &test_types[0];
+    MdevDevice *a, *b;
+
+    g_assert_cmpuint(mdev_available_instances(p, one), ==, 1);
+    g_assert_cmpuint(mdev_available_instances(p, good), ==, 3);
+    a = create(p, "test-one", NULL, &error_abort);
+    g_assert_cmpuint(mdev_available_instances(p, one), ==, 0);
+    g_assert_cmpuint(mdev_available_instances(p, good), ==, 2);
+    expect_error(p, "test-one", NULL, "no instances left");
+    b = create(p, "test-good", NULL, &error_abort);
+    g_assert_cmpuint(mdev_available_instances(p, good), ==, 1);
+    mdev_destroy(a);
+    g_assert_cmpuint(mdev_available_instances(p, one), ==, 1);
+    mdev_destroy(b);
+    object_unparent(OBJECT(p));
+}
+
 static void test_class_names(void)
 {
-    g_assert_cmpstr(mdev_class_id_name(MDEV_CLASS_ID_VFIO), ==, "vfio");
-    g_assert_cmpstr(mdev_class_id_name(MDEV_CLASS_ID_VIRTIO), ==, "virtio");
-    g_assert_cmpstr(mdev_class_id_name(MDEV_CLASS_ID_VHOST), ==, "vhost");
-    g_assert_cmpstr(mdev_class_id_name(MDEV_CLASS_ID_NONE), ==, "none");
+    /* The QAPI enum's values are the class ids of the 2019 series. */
+    g_assert_cmpint(MDEV_CLASS_NONE, ==, 0);
+    g_assert_cmpint(MDEV_CLASS_VFIO, ==, 1);
+    g_assert_cmpint(MDEV_CLASS_VIRTIO, ==, 2);
+    g_assert_cmpint(MDEV_CLASS_VHOST, ==, 3);
+    g_assert_cmpstr(MdevClass_str(MDEV_CLASS_VFIO), ==, "vfio");
+    g_assert_cmpstr(MdevClass_str(MDEV_CLASS_VIRTIO), ==, "virtio");
+    g_assert_cmpstr(MdevClass_str(MDEV_CLASS_VHOST), ==, "vhost");
+    g_assert_cmpstr(MdevClass_str(MDEV_CLASS_NONE), ==, "none");
 }
 
 int main(int argc, char **argv)
@@ -218,5 +247,6 @@ int main(int argc, char **argv)
     g_test_add_func("/mdev/create-errors", test_create_errors);
     g_test_add_func("/mdev/lifecycle", test_lifecycle);
     g_test_add_func("/mdev/parent-find", test_parent_find);
+    g_test_add_func("/mdev/type-limit", test_type_limit);
     return g_test_run();
 }

@@ -14,7 +14,7 @@
  *    mdev_set_class() exactly once, giving the class id and that class's
  *    device ops.  Instances are QOM children of their parent, named by UUID.
  *  - A *transport* declares an id table of the classes it binds
- *    (MdevClassIdTable); mdev_bind() checks the instance's class against
+ *    (MdevClassIdTable); mdev_create_and_bind() checks the class against
  *    it.  The core knows nothing of any class's ops: a new class or
  *    transport is a new table entry, not a change here.
  *
@@ -29,26 +29,25 @@
 #include "qemu/uuid.h"
 #include "qom/object.h"
 
-typedef enum MdevClassId {
-    MDEV_CLASS_ID_NONE = 0,
-    MDEV_CLASS_ID_VFIO = 1,
-    MDEV_CLASS_ID_VIRTIO = 2,
-    MDEV_CLASS_ID_VHOST = 3,
-} MdevClassId;
-
-/* "vfio", "virtio", "vhost" (or "none") */
-const char *mdev_class_id_name(MdevClassId id);
+/*
+ * Class ids are the values of the QAPI enum MdevClass (qapi/mdev.json):
+ * MDEV_CLASS_NONE 0, MDEV_CLASS_VFIO 1, MDEV_CLASS_VIRTIO 2,
+ * MDEV_CLASS_VHOST 3.  A new class is a new entry there; MdevClass_str()
+ * names it.
+ */
 
 /*
  * One supported type of a parent.  @group gives the type id
- * "<kind>-<group>"; @max_instances 0 means the parent's own limit.
+ * "<kind>-<group>"; @max_instances limits the type's own instances
+ * (0: only the parent's limit applies).
  */
 typedef struct MdevType {
     const char *group;
     const char *name;
     const char *description;
     const char *device_api;
-    MdevClassId class_id;
+    MdevClass class_id;
+    unsigned max_instances;
 } MdevType;
 
 #define TYPE_MDEV_PARENT "mdev-parent"
@@ -60,7 +59,7 @@ OBJECT_DECLARE_TYPE(MdevDevice, MdevDeviceClass, MDEV_DEVICE)
 struct MdevParentClass {
     ObjectClass parent_class;
 
-    /* The parent kind, first part of every type id ("mvnet"). */
+    /* The parent kind: its QOM type name, first part of every type id. */
     const char *kind;
     /* Supported types, terminated by an entry with a NULL group. */
     const MdevType *types;
@@ -98,7 +97,7 @@ struct MdevDevice {
     const MdevType *type;
     QemuUUID uuid;
     char *uuid_str;
-    MdevClassId class_id;
+    MdevClass class_id;
     const void *class_ops;       /* the ops of class_id, e.g. VirtioMdevOps */
     unsigned class_set_count;    /* mdev_set_class() calls, must end as 1 */
     Object *transport;           /* bound transport, NULL when unbound */
@@ -107,24 +106,26 @@ struct MdevDevice {
 
 /*
  * A transport's id table: the classes it binds, terminated by
- * MDEV_CLASS_ID_NONE.
+ * MDEV_CLASS_NONE.
  */
 typedef struct MdevClassIdTable {
-    MdevClassId class_id;
+    MdevClass class_id;
 } MdevClassIdTable;
 
 /* Called by a parent's create(): set the class and its device ops. */
-void mdev_set_class(MdevDevice *mdev, MdevClassId id, const void *ops);
+void mdev_set_class(MdevDevice *mdev, MdevClass id, const void *ops);
 
 /* "<kind>-<group>", owned by the caller. */
 char *mdev_type_id(MdevParent *parent, const MdevType *type);
 
-/* Instances of @type that can still be created. */
+/* Instances of @type that can still be created: the smaller of what the
+ * type's limit and the parent's (shared by all its types) leave. */
 unsigned mdev_available_instances(MdevParent *parent, const MdevType *type);
 
 /*
  * Find the parent named @parent_id under /objects.  With @create_kind set,
- * a missing parent is created as an object of that QOM type.
+ * a missing parent is created as an object of that QOM type.  The error
+ * of a missing parent lists the parent kinds this QEMU has.
  */
 MdevParent *mdev_parent_find(const char *parent_id, const char *create_kind,
                              Error **errp);

@@ -117,6 +117,22 @@ typedef struct VringConfig {
     uint64_t device;        /* split: used ring */
 } VringConfig;
 
+/* The three areas of a ring in driver memory, as a config places them. */
+enum { VRING_AREA_DESC, VRING_AREA_DRIVER, VRING_AREA_DEVICE, VRING_AREAS };
+
+typedef struct VringArea {
+    uint64_t addr;
+    uint64_t len;
+    uint64_t align;         /* required alignment of @addr */
+    bool is_write;          /* the device writes it */
+} VringArea;
+
+/*
+ * Where @cfg's ring areas are and how big (split or packed after
+ * VIRTIO_F_RING_PACKED in @cfg->features); @cfg->num must be non-zero.
+ */
+void vring_config_areas(const VringConfig *cfg, VringArea areas[VRING_AREAS]);
+
 /*
  * Ring position for migration (vDPA's vq state).  Split: free-running
  * indexes.  Packed: ring positions, with the wrap counter in bit 15.
