@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# check.sh all|unit|qtest|guest
+# check.sh all|design|unit|qtest|guest
 # Runs our test suites against build/qemu and ends with one line
 # "N passed, N failed" over every test case run.  Exit status 0 only when
 # nothing failed.
+#   design: scripts/check-design.sh, the layering rules (grep, TAP)
 #   unit:  tests/unit/test-*  (glib tests, TAP)
 #   qtest: tests/qtest/*-test, once per emulator (x86_64, aarch64), TAP
 #   guest: tests/guest/run.py, the guest-boot matrix
@@ -41,6 +42,12 @@ run_tap() {
         failed=$((failed + 1))
     fi
 }
+
+if [ "$what" = all ] || [ "$what" = design ]; then
+    echo "design: layering rules"
+    "$top/scripts/check-design.sh" > "$logs/design.tap" 2>&1
+    tap_count "$logs/design.tap"
+fi
 
 if [ "$what" = all ] || [ "$what" = unit ]; then
     for u in $("$top/scripts/our-tests.sh" units "$qb"); do
