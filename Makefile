@@ -28,7 +28,7 @@ QEMU_BINS := qemu-system-x86_64 qemu-system-aarch64
 export CCACHE_NOHASHDIR := true
 export CCACHE_BASEDIR := $(TOP)
 
-.PHONY: all build configure demo check check-unit check-qtest check-guest \
+.PHONY: all build configure demo check check-design check-unit check-qtest check-guest \
         bench clean distclean
 
 all: build
@@ -49,6 +49,9 @@ demo: build
 
 check: build
 	@scripts/check.sh all
+
+check-design:
+	@scripts/check.sh design
 
 check-unit: build
 	@scripts/check.sh unit
