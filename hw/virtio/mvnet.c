@@ -117,6 +117,8 @@ struct MvnetDevice {
     VringChain tx_chain;
     VringChain ctrl_chain;
     VringChain *rx_chains;      /* MVNET_MAX_RX_CHAINS, for MRG_RXBUF */
+    VringAvailMark rx_mark;     /* RX seen when a frame had to wait */
+    uint64_t bh_runs;           /* datapath runs, to show it does not spin */
 };
 
 static MvnetDevice *to_mvnet(MdevDevice *mdev)
@@ -237,7 +239,11 @@ static int mvnet_loop_one(MvnetDevice *n)
             return MVNET_BROKEN;
         }
         if (r == 0) {
-            /* No receive buffer: give everything back and wait. */
+            /*
+             * Not enough receive buffers: give everything back and wait
+             * for the driver to post more than what was seen here.
+             */
+            vring_avail_mark(&rx->ring, &n->rx_mark);
             mvnet_unpop_rx(n, nrx);
             vring_unpop(&tx->ring, txc);
             return MVNET_WAIT_RX;
@@ -387,6 +393,7 @@ static void mvnet_bh(void *opaque)
     bool again = false;
     int r = MVNET_DONE;
 
+    n->bh_runs++;
     if (n->broken || !(n->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
         !mvnet_ctrl(n) || !tx->ready || !rx->ready) {
         return;
@@ -409,8 +416,8 @@ static void mvnet_bh(void *opaque)
     } else if (r == MVNET_TX_EMPTY) {
         again = vring_enable_notify(&tx->ring);
     } else {
-        /* Waiting: keep TX kicks off; an RX kick (new buffers) resumes. */
-        again = vring_enable_notify(&rx->ring);
+        /* Waiting: keep TX kicks off; new RX buffers (a kick) resume. */
+        again = vring_enable_notify_since(&rx->ring, &n->rx_mark);
     }
     trace_mvnet_bh(mvnet_name(n), r, again);
     if (again) {
@@ -1020,6 +1027,12 @@ static void mvnet_get_stats(Object *obj, Visitor *v, const char *name,
     visit_end_struct(v, NULL);
 }
 
+static void mvnet_get_bh_runs(Object *obj, Visitor *v, const char *name,
+                              void *opaque, Error **errp)
+{
+    visit_type_uint64(v, name, &MVNET_DEVICE(obj)->bh_runs, errp);
+}
+
 static void mvnet_query_stats(MdevDevice *mdev, MdevQueueStatsList **stats)
 {
     static const char *const names[MVNET_NUM_QUEUES] = { "rx", "tx", "ctrl" };
@@ -1093,6 +1106,10 @@ static void mvnet_device_class_init(ObjectClass *oc, void *data)
         object_class_property_set_description(oc, mvnet_switches[i].name,
                                               mvnet_switches[i].description);
     }
+    object_class_property_add(oc, "bh-runs", "uint64", mvnet_get_bh_runs,
+                              NULL, NULL, NULL);
+    object_class_property_set_description(oc, "bh-runs",
+        "Runs of the datapath bottom half (read-only)");
     object_class_property_add(oc, "rx-stats", "MvnetStats", mvnet_get_stats,
                               NULL, NULL, (void *)MVNET_RX_QUEUE);
     object_class_property_add(oc, "tx-stats", "MvnetStats", mvnet_get_stats,

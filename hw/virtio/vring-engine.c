@@ -323,7 +323,13 @@ void vring_disable_notify(Vring *vr)
     }
 }
 
-bool vring_enable_notify(Vring *vr)
+void vring_avail_mark(const Vring *vr, VringAvailMark *mark)
+{
+    mark->pos = vr->last_avail_idx;
+    mark->wrap = vr->avail_wrap;
+}
+
+bool vring_enable_notify_since(Vring *vr, const VringAvailMark *mark)
 {
     vr->notify_enabled = true;
     if (!vring_is_ready(vr)) {
@@ -332,12 +338,21 @@ bool vring_enable_notify(Vring *vr)
     vr->fmt->set_notify(vr, true);
     /* Publish the wish before looking for buffers that raced with it. */
     smp_mb();
-    return vr->fmt->has_avail(vr);
+    return vr->fmt->avail_at(vr, mark->pos, mark->wrap);
+}
+
+bool vring_enable_notify(Vring *vr)
+{
+    VringAvailMark here;
+
+    vring_avail_mark(vr, &here);
+    return vring_enable_notify_since(vr, &here);
 }
 
 bool vring_has_avail(Vring *vr)
 {
-    return vring_is_ready(vr) && vr->fmt->has_avail(vr);
+    return vring_is_ready(vr) &&
+           vr->fmt->avail_at(vr, vr->last_avail_idx, vr->avail_wrap);
 }
 
 /*

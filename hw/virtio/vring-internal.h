@@ -35,7 +35,8 @@ struct VringFormat {
     int (*flush)(Vring *vr);
     bool (*need_notify)(Vring *vr);
     void (*set_notify)(Vring *vr, bool enable);
-    bool (*has_avail)(Vring *vr);
+    /* Is a chain available at @pos (packed: with wrap counter @wrap)? */
+    bool (*avail_at)(Vring *vr, uint16_t pos, bool wrap);
     /* Positions only; the common code adds the in-flight count. */
     void (*get_state)(const Vring *vr, VringState *state);
     /*

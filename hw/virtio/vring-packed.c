@@ -217,12 +217,12 @@ static void packed_set_notify(Vring *vr, bool enable)
                                               : VRING_PACKED_EVENT_DISABLE);
 }
 
-static bool packed_has_avail(Vring *vr)
+static bool packed_avail_at(Vring *vr, uint16_t pos, bool wrap)
 {
     uint16_t flags;
 
-    return vring_ld16(vr, desc_addr(vr, vr->last_avail_idx) + 14, &flags) &&
-           packed_is_avail(flags, vr->avail_wrap);
+    return vring_ld16(vr, desc_addr(vr, pos) + 14, &flags) &&
+           packed_is_avail(flags, wrap);
 }
 
 static void packed_get_state(const Vring *vr, VringState *state)
@@ -269,7 +269,7 @@ const VringFormat vring_packed_format = {
     .flush = packed_flush,
     .need_notify = packed_need_notify,
     .set_notify = packed_set_notify,
-    .has_avail = packed_has_avail,
+    .avail_at = packed_avail_at,
     .get_state = packed_get_state,
     .set_state = packed_set_state,
 };

@@ -219,12 +219,11 @@ static bool split_need_notify(Vring *vr)
     return (uint16_t)(new - event - 1) < (uint16_t)(new - old);
 }
 
-static bool split_has_avail(Vring *vr)
+static bool split_avail_at(Vring *vr, uint16_t pos, bool wrap)
 {
     uint16_t idx;
 
-    return vring_ld16(vr, avail_idx_addr(vr), &idx) &&
-           idx != vr->last_avail_idx;
+    return vring_ld16(vr, avail_idx_addr(vr), &idx) && idx != pos;
 }
 
 static void split_set_notify(Vring *vr, bool enable)
@@ -268,7 +267,7 @@ const VringFormat vring_split_format = {
     .flush = split_flush,
     .need_notify = split_need_notify,
     .set_notify = split_set_notify,
-    .has_avail = split_has_avail,
+    .avail_at = split_avail_at,
     .get_state = split_get_state,
     .set_state = split_set_state,
 };

@@ -632,6 +632,62 @@ static void test_mrg_rxbuf(void)
     qtest_quit(qts);
 }
 
+static uint64_t bh_runs(QTestState *qts, const char *mdev)
+{
+    QDict *r = qom_get(qts, mdev, "bh-runs");
+    uint64_t v = qdict_get_int(r, "return");
+
+    qobject_unref(r);
+    return v;
+}
+
+/*
+ * Regression, a guest-triggered busy loop: with MRG_RXBUF, one 64-byte
+ * receive buffer and a 1000-byte frame, the frame waits for more buffers.
+ * The datapath used to see the same 64 bytes as "available" again, and
+ * rescheduled itself for ever (71% of a host CPU with the guest idle).
+ * Now it must not run at all until the driver posts more.
+ */
+static void test_regression_rx_wait_no_spin(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0");
+    g_autofree char *mdev = NULL;
+    g_autofree uint8_t *got = g_malloc(16 * 64);
+    uint8_t want[1000];
+    uint64_t rx[16], runs;
+    uint32_t id, len;
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    mdev = mdev_path(&d, "mvnet-default");
+    dev_start(&d, BASE_FEATURES | F(VIRTIO_NET_F_MRG_RXBUF));
+    rx[0] = post_rx(&d, 0, 64);
+    send_frame(&d, 0, HDR_LEN, 1000, 5);
+    kick(&d, &d.tx);
+    g_assert_false(wait_used(&d, &d.tx, 1));
+    runs = bh_runs(qts, mdev);
+    g_usleep(300 * 1000);
+    g_assert_cmpuint(bh_runs(qts, mdev) - runs, ==, 0);
+
+    /* More buffers: the frame goes out over all 16 (1012 bytes). */
+    for (int i = 1; i < 16; i++) {
+        rx[i] = post_rx(&d, i, 64);
+    }
+    kick(&d, &d.rx);
+    g_assert_true(wait_used(&d, &d.tx, 1));
+    g_assert_true(wait_used(&d, &d.rx, 16));
+    for (int i = 0; i < 16; i++) {
+        used_elem(&d, &d.rx, i, &id, &len);
+        g_assert_cmpuint(id, ==, i);
+        g_assert_cmpuint(len, ==, i < 15 ? 64 : 1012 - 15 * 64);
+        qtest_memread(qts, rx[i], got + 64 * i, 64);
+    }
+    g_assert_cmpuint(lduw_le_p(got + 10), ==, 16);
+    frame_fill(want, sizeof(want), 5);
+    g_assert_cmpmem(got + HDR_LEN, 1000, want, 1000);
+    qtest_quit(qts);
+}
+
 static void test_backpressure(void)
 {
     QTestState *qts = start("-device virtio-mdev-net,id=n0");
@@ -1578,6 +1634,7 @@ static void add_machine_tests(const char *m)
         { "bad-frames", test_bad_frames },
         { "reset-during-traffic", test_reset_during_traffic },
         { "regression/dma-to-own-mmio", test_regression_dma_to_own_mmio },
+        { "regression/rx-wait-no-spin", test_regression_rx_wait_no_spin },
         { "feature-switches", test_switches },
         { "instances", test_instances },
         { "query-mdev", test_query },

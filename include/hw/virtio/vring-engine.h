@@ -244,6 +244,27 @@ bool vring_enable_notify(Vring *vr);
 bool vring_has_avail(Vring *vr);
 
 /*
+ * How far the device has looked into the available ring.  A backend that
+ * cannot use what is available yet (a frame that needs more receive
+ * buffers than the driver posted) takes a mark after vring_pop() returned
+ * 0, gives its chains back, and waits for the driver to make something
+ * available past the mark, not merely for the ring to be non-empty (that
+ * would retry the same chains for ever).
+ */
+typedef struct VringAvailMark {
+    uint16_t pos;           /* split: avail index; packed: ring position */
+    bool wrap;              /* packed: the driver's wrap counter there */
+} VringAvailMark;
+
+void vring_avail_mark(const Vring *vr, VringAvailMark *mark);
+
+/*
+ * Enable notifications, then return whether the driver made a chain
+ * available past @mark meanwhile (the caller must then look again).
+ */
+bool vring_enable_notify_since(Vring *vr, const VringAvailMark *mark);
+
+/*
  * Copy between a chain's buffers and a flat buffer, starting @offset bytes
  * into the chain's out (read) or in (write) buffers.  Return the bytes
  * copied or -VringError.
