@@ -163,7 +163,10 @@ static const VMStateDescription vmstate_virtio_mdev_isa = {
 };
 
 static const Property virtio_mdev_isa_properties[] = {
-    DEFINE_VIRTIO_MDEV_PROPERTIES(VirtioMdevIsa, t),
+    DEFINE_PROP_STRING("mdev-parent", VirtioMdevIsa, t.parent_id),
+    DEFINE_PROP_STRING("mdev-type", VirtioMdevIsa, t.type_id),
+    DEFINE_PROP_STRING("uuid", VirtioMdevIsa, t.uuid),
+    DEFINE_PROP_BOOL("legacy", VirtioMdevIsa, t.legacy, false),
 };
 
 static void virtio_mdev_isa_class_init(ObjectClass *klass, void *data)

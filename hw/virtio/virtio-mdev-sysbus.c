@@ -173,7 +173,10 @@ static const VMStateDescription vmstate_virtio_mdev_sysbus = {
 };
 
 static const Property virtio_mdev_sysbus_properties[] = {
-    DEFINE_VIRTIO_MDEV_PROPERTIES(VirtioMdevSysbus, t),
+    DEFINE_PROP_STRING("mdev-parent", VirtioMdevSysbus, t.parent_id),
+    DEFINE_PROP_STRING("mdev-type", VirtioMdevSysbus, t.type_id),
+    DEFINE_PROP_STRING("uuid", VirtioMdevSysbus, t.uuid),
+    DEFINE_PROP_BOOL("legacy", VirtioMdevSysbus, t.legacy, false),
 };
 
 static void virtio_mdev_sysbus_class_init(ObjectClass *klass, void *data)

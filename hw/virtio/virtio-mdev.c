@@ -458,8 +458,10 @@ static void virtio_mdev_write(void *opaque, hwaddr offset, uint64_t val,
         }
         break;
     case VIRTIO_MMIO_QUEUE_NOTIFY: {
-        /* Bits 31:16 carry NOTIFICATION_DATA, which the backend re-reads
-         * from the ring: only the queue index matters here. */
+        /*
+         * Bits 31:16 carry NOTIFICATION_DATA, which the backend re-reads
+         * from the ring: only the queue index matters here.
+         */
         uint32_t idx = val & 0xffff;
 
         if (!vq_num_max(t, idx)) {

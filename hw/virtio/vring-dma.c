@@ -35,8 +35,10 @@ static void vring_dma_cache_free(VringDmaCache *c)
     g_free(c);
 }
 
-/* Map one area into the next slot of @c; an area that does not map as a
- * whole stays out of the cache and is reached through the slow path. */
+/*
+ * Map one area into the next slot of @c; an area that does not map as a
+ * whole stays out of the cache and is reached through the slow path.
+ */
 static void vring_dma_cache_add(VringDma *d, VringDmaCache *c,
                                 const VringArea *a)
 {

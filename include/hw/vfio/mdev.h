@@ -118,8 +118,10 @@ void mdev_set_class(MdevDevice *mdev, MdevClass id, const void *ops);
 /* "<kind>-<group>", owned by the caller. */
 char *mdev_type_id(MdevParent *parent, const MdevType *type);
 
-/* Instances of @type that can still be created: the smaller of what the
- * type's limit and the parent's (shared by all its types) leave. */
+/*
+ * Instances of @type that can still be created: the smaller of what the
+ * type's limit and the parent's (shared by all its types) leave.
+ */
 unsigned mdev_available_instances(MdevParent *parent, const MdevType *type);
 
 /*

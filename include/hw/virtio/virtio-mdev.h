@@ -56,6 +56,11 @@ typedef struct VirtioMdevQueue {
     uint32_t pfn;               /* legacy */
 } VirtioMdevQueue;
 
+/*
+ * Every front-end has the qdev properties mdev-parent (parent_id),
+ * mdev-type (type_id), uuid and legacy (default false), on the fields
+ * of its embedded transport.
+ */
 typedef struct VirtioMdevTransport {
     /* set by the front-end */
     DeviceState *owner;
@@ -108,13 +113,6 @@ void virtio_mdev_frontend_class_init(ObjectClass *oc, size_t offset);
 
 /* The transport of a front-end instance @obj. */
 VirtioMdevTransport *virtio_mdev_transport_of(Object *obj);
-
-/* Properties of every front-end's virtio-mdev. */
-#define DEFINE_VIRTIO_MDEV_PROPERTIES(_state, _t)                    \
-    DEFINE_PROP_STRING("mdev-parent", _state, _t.parent_id),         \
-    DEFINE_PROP_STRING("mdev-type", _state, _t.type_id),             \
-    DEFINE_PROP_STRING("uuid", _state, _t.uuid),                     \
-    DEFINE_PROP_BOOL("legacy", _state, _t.legacy, false)
 
 /*
  * The LNRO0005 (virtio-mmio) ACPI device of the @index-th transport:
