@@ -31,6 +31,7 @@
 #include "net/net.h"
 #include "net/eth.h"
 #include "migration/vmstate.h"
+#include "system/runstate.h"
 #include "qemu/error-report.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_net.h"
@@ -108,6 +109,7 @@ struct MvnetDevice {
     VirtioMdevHost host;
     VringDma dma;
     QEMUBH *bh;
+    VMChangeStateEntry *vmstate_change;
     uint8_t status;
     uint64_t features;
     uint32_t generation;
@@ -395,7 +397,9 @@ static void mvnet_bh(void *opaque)
     int r = MVNET_DONE;
 
     n->bh_runs++;
-    if (n->broken || !(n->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
+    /* Stopped: no guest memory is touched; the run-state change resumes. */
+    if (!runstate_is_running() || n->broken ||
+        !(n->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
         !mvnet_ctrl(n) || !tx->ready || !rx->ready) {
         return;
     }
@@ -426,6 +430,16 @@ static void mvnet_bh(void *opaque)
     }
 }
 
+/* The VM runs again (after stop, loadvm, incoming migration): go on. */
+static void mvnet_vm_state_change(void *opaque, bool running, RunState state)
+{
+    MvnetDevice *n = opaque;
+
+    if (running && (n->status & VIRTIO_CONFIG_S_DRIVER_OK) && !n->broken) {
+        qemu_bh_schedule(n->bh);
+    }
+}
+
 /* Device ops */
 
 static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
@@ -437,6 +451,10 @@ static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
         qemu_bh_delete(n->bh);
         n->bh = NULL;
     }
+    if (n->vmstate_change) {
+        qemu_del_vm_change_state_handler(n->vmstate_change);
+        n->vmstate_change = NULL;
+    }
     vring_dma_destroy(&n->dma);
     if (!host) {
         memset(&n->host, 0, sizeof(n->host));
@@ -444,6 +462,8 @@ static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
     }
     n->host = *host;
     n->bh = qemu_bh_new_guarded(mvnet_bh, n, host->guard);
+    n->vmstate_change = qemu_add_vm_change_state_handler(
+        mvnet_vm_state_change, n);
     vring_dma_init(&n->dma, host->dma_as, MVNET_NUM_QUEUES, "mvnet");
     for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
         vring_init_mem(&n->vq[q].ring, &vring_dma_mem_ops, &n->dma);
@@ -785,14 +805,17 @@ static int mvnet_post_load(void *opaque, int version_id)
             vring_set_state(&vq->ring, &vq->mig) != VRING_OK) {
             error_report("mvnet %s: queue %u: invalid migrated ring state",
                          mvnet_name(n), q);
+            /* Nothing half-loaded stays in use. */
+            vring_reset(&vq->ring);
+            vq->ready = false;
             return -EINVAL;
         }
         vring_dma_set_ring(&n->dma, q, &vq->cfg);
     }
-    /* Re-kick: work that was waiting (e.g. for RX buffers) goes on. */
-    if ((n->status & VIRTIO_CONFIG_S_DRIVER_OK) && !n->broken && n->bh) {
-        qemu_bh_schedule(n->bh);
-    }
+    /*
+     * Work that was waiting (e.g. for RX buffers) resumes when the VM runs
+     * (mvnet_vm_state_change), not here: guest memory may not be final.
+     */
     return 0;
 }
 
@@ -1076,6 +1099,9 @@ static void mvnet_device_finalize(Object *obj)
 
     if (n->bh) {
         qemu_bh_delete(n->bh);
+    }
+    if (n->vmstate_change) {
+        qemu_del_vm_change_state_handler(n->vmstate_change);
     }
     vring_dma_destroy(&n->dma);
     vring_chain_free(&n->tx_chain);

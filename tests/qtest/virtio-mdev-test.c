@@ -1193,6 +1193,40 @@ static void test_migrate(void)
     rmdir(dir);
 }
 
+/*
+ * No guest memory is touched while the VM is stopped: a kick during stop
+ * moves nothing (not even work that was already waiting); cont resumes.
+ * Before, the bottom half ran regardless of the run state.
+ */
+static void test_stop_cont(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0");
+    uint64_t rx0, rx1;
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    dev_start(&d, BASE_FEATURES);
+    send_frame(&d, 0, HDR_LEN, 300, 1);
+    kick(&d, &d.tx);
+    g_assert_false(wait_used(&d, &d.tx, 1));    /* waits for RX */
+
+    qtest_qmp_assert_success(qts, "{'execute': 'stop'}");
+    rx0 = post_rx(&d, 0, 2048);
+    kick(&d, &d.rx);
+    send_frame(&d, 1, HDR_LEN, 400, 2);
+    rx1 = post_rx(&d, 1, 2048);
+    kick(&d, &d.tx);
+    g_assert_false(wait_used(&d, &d.tx, 1));
+    g_assert_cmpuint(used_idx(&d, &d.rx), ==, 0);
+
+    qtest_qmp_assert_success(qts, "{'execute': 'cont'}");
+    g_assert_true(wait_used(&d, &d.tx, 2));
+    g_assert_true(wait_used(&d, &d.rx, 2));
+    check_rx(&d, rx0, HDR_LEN, 300, 1, 1);
+    check_rx(&d, rx1, HDR_LEN, 400, 2, 1);
+    qtest_quit(qts);
+}
+
 /* ---- several instances, parents, UUIDs ---- */
 
 static void test_instances(void)
@@ -1629,6 +1663,7 @@ static void add_machine_tests(const char *m)
         { "link", test_link },
         { "broken-ring", test_broken },
         { "migrate", test_migrate },
+        { "stop-cont", test_stop_cont },
         { "ctrl", test_ctrl },
         { "packed", test_packed },
         { "bad-frames", test_bad_frames },
