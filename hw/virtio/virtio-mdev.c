@@ -108,6 +108,12 @@ static void virtio_mdev_queue_enable(VirtioMdevTransport *t, uint32_t idx)
                       "does not exist\n", vm_name(t), idx);
         return;
     }
+    if (t->ops->get_vq_ready(t->mdev, idx)) {
+        /* Its ring is in use: the staged registers must not replace it. */
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: queue %u enabled while ready: "
+                      "ignored\n", vm_name(t), idx);
+        return;
+    }
     if (q->num == 0 || q->num > max) {
         qemu_log_mask(LOG_GUEST_ERROR, "%s: queue %u size %u not in 1..%u\n",
                       vm_name(t), idx, q->num, max);
@@ -145,6 +151,11 @@ static void virtio_mdev_legacy_set_pfn(VirtioMdevTransport *t, uint32_t idx,
         q->pfn = 0;
         return;
     }
+    if (vq_num_max(t, idx) && t->ops->get_vq_ready(t->mdev, idx)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: QueuePFN of queue %u written "
+                      "while it is in use: ignored\n", vm_name(t), idx);
+        return;
+    }
     if (align & (align - 1)) {
         qemu_log_mask(LOG_GUEST_ERROR, "%s: QueueAlign %" PRIu64 " is not a "
                       "power of 2\n", vm_name(t), align);
@@ -163,12 +174,48 @@ static void virtio_mdev_legacy_set_pfn(VirtioMdevTransport *t, uint32_t idx,
     virtio_mdev_queue_enable(t, idx);
 }
 
+/*
+ * The status rules (virtio 1.x 2.1, 3.1): only a reset clears bits (the
+ * device's own NEEDS_RESET aside), and a modern driver sets DRIVER_OK
+ * only after FEATURES_OK.  A write that breaks them changes nothing.
+ */
+static bool virtio_mdev_status_ok(VirtioMdevTransport *t, uint8_t old,
+                                  uint8_t val)
+{
+    uint8_t cleared = old & ~val & ~VIRTIO_CONFIG_S_NEEDS_RESET;
+
+    if (cleared) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: status 0x%x clears bits 0x%x "
+                      "without a reset: ignored\n", vm_name(t), val, cleared);
+        return false;
+    }
+    if (!t->legacy && (val & VIRTIO_CONFIG_S_DRIVER_OK) &&
+        !(val & VIRTIO_CONFIG_S_FEATURES_OK)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: DRIVER_OK without FEATURES_OK: "
+                      "ignored\n", vm_name(t));
+        return false;
+    }
+    return true;
+}
+
+/* Features are fixed once FEATURES_OK (legacy: DRIVER_OK) is set. */
+static bool virtio_mdev_features_open(VirtioMdevTransport *t)
+{
+    uint8_t status = t->ops->get_status(t->mdev);
+
+    return !(status & (t->legacy ? VIRTIO_CONFIG_S_DRIVER_OK
+                                 : VIRTIO_CONFIG_S_FEATURES_OK));
+}
+
 static void virtio_mdev_set_status(VirtioMdevTransport *t, uint32_t val)
 {
     uint8_t old = t->ops->get_status(t->mdev);
 
     if (val == 0) {
         virtio_mdev_device_reset(t);
+        return;
+    }
+    if (!virtio_mdev_status_ok(t, old, val)) {
         return;
     }
     if (!t->legacy && (val & VIRTIO_CONFIG_S_FEATURES_OK) &&
@@ -406,6 +453,11 @@ static void virtio_mdev_write(void *opaque, hwaddr offset, uint64_t val,
                               "nonexistent window %u\n", vm_name(t),
                               t->guest_features_sel);
             }
+            break;
+        }
+        if (!virtio_mdev_features_open(t)) {
+            qemu_log_mask(LOG_GUEST_ERROR, "%s: driver features written "
+                          "after they were fixed: ignored\n", vm_name(t));
             break;
         }
         t->guest_features[t->guest_features_sel] = val;

@@ -390,6 +390,61 @@ static void test_features(void)
     qtest_quit(qts);
 }
 
+/*
+ * The status rules: only reset clears bits, features are fixed at
+ * FEATURES_OK, no DRIVER_OK without FEATURES_OK, and a ready queue keeps
+ * its ring.  Before, clearing FEATURES_OK and setting it again changed the
+ * features under running rings, and QueueReady=1 on a ready queue swapped
+ * its ring.
+ */
+static void test_status_rules(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0");
+    uint32_t status = S_ACK_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK;
+    uint64_t rx[4];
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    /* DRIVER_OK without FEATURES_OK is refused. */
+    dev_negotiate(&d, BASE_FEATURES);
+    wr(&d, VIRTIO_MMIO_STATUS, 0);
+    wr(&d, VIRTIO_MMIO_STATUS, S_ACK_DRIVER);
+    wr(&d, VIRTIO_MMIO_STATUS, S_ACK_DRIVER | VIRTIO_CONFIG_S_DRIVER_OK);
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_STATUS), ==, S_ACK_DRIVER);
+
+    /* Without MRG_RXBUF; then try to add it after FEATURES_OK. */
+    dev_start(&d, BASE_FEATURES);
+    wr(&d, VIRTIO_MMIO_STATUS, S_ACK_DRIVER);
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_STATUS) & status, ==, status);
+    wr(&d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+    wr(&d, VIRTIO_MMIO_DRIVER_FEATURES,
+       (uint32_t)(BASE_FEATURES | F(VIRTIO_NET_F_MRG_RXBUF)));
+    wr(&d, VIRTIO_MMIO_STATUS, status | VIRTIO_CONFIG_S_DRIVER_OK);
+
+    /* QueueReady=1 on the ready TX queue must not replace its ring. */
+    wr(&d, VIRTIO_MMIO_QUEUE_SEL, 1);
+    wr(&d, VIRTIO_MMIO_QUEUE_NUM, 8);
+    wr(&d, VIRTIO_MMIO_QUEUE_DESC_LOW, dev_alloc(&d, 4096));
+    wr(&d, VIRTIO_MMIO_QUEUE_READY, 1);
+
+    /* Still no MRG_RXBUF: a 1000-byte frame does not fit 256 bytes. */
+    for (int i = 0; i < 4; i++) {
+        rx[i] = post_rx(&d, i, 256);
+    }
+    send_frame(&d, 0, HDR_LEN, 1000, 1);
+    kick(&d, &d.tx);
+    g_assert_true(wait_used(&d, &d.tx, 1));
+    g_assert_cmpuint(used_idx(&d, &d.rx), ==, 0);
+    g_assert_cmpuint(stat_of(&d, "rx-stats", "errors"), ==, 1);
+    /* And the original TX ring still carries frames (one that fits). */
+    send_frame(&d, 1, HDR_LEN, 200, 2);
+    kick(&d, &d.tx);
+    g_assert_true(wait_used(&d, &d.tx, 2));
+    g_assert_true(wait_used(&d, &d.rx, 1));
+    check_rx(&d, rx[0], HDR_LEN, 200, 2, 1);
+    qtest_quit(qts);
+}
+
 static void test_queues(void)
 {
     QTestState *qts = start("-device virtio-mdev-net,id=n0");
@@ -1653,6 +1708,7 @@ static void add_machine_tests(const char *m)
     } tests[] = {
         { "ids", test_ids },
         { "features", test_features },
+        { "status-rules", test_status_rules },
         { "queues", test_queues },
         { "config", test_config },
         { "bad-access", test_bad_access },
