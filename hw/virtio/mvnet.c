@@ -99,7 +99,7 @@ struct MvnetDevice {
     MdevDevice parent_obj;
 
     /* properties */
-    MACAddr mac;
+    MACAddr conf_mac;           /* configured (property, or from the UUID) */
     bool mac_set;
     uint16_t mtu;
     bool link_up;
@@ -114,6 +114,7 @@ struct MvnetDevice {
     uint64_t features;
     uint32_t generation;
     bool broken;
+    MACAddr mac;                /* in the config space; the driver may set it */
     MvnetQueue vq[MVNET_NUM_QUEUES];
     VirtioMdevCallback *config_cb;
     void *config_opaque;
@@ -349,17 +350,23 @@ static uint8_t mvnet_ctrl_command(MvnetDevice *n, VringChain *c)
     return VIRTIO_NET_ERR;
 }
 
-/* Drain the control queue.  Returns false when the device broke. */
-static bool mvnet_ctrl(MvnetDevice *n)
+/*
+ * Run up to a burst of control commands; *@more tells whether the budget
+ * ran out first.  Returns false when the device broke.
+ */
+static bool mvnet_ctrl(MvnetDevice *n, bool *more)
 {
     MvnetQueue *cq = &n->vq[MVNET_CTRL_QUEUE];
     VringChain *c = &n->ctrl_chain;
-    int r;
+    unsigned budget = MVNET_BURST;
+    int r = 0;
 
+    *more = false;
     if (!cq->ready) {
         return true;
     }
-    while ((r = vring_pop(&cq->ring, c, true, true)) == 1) {
+    while (budget && (r = vring_pop(&cq->ring, c, true, true)) == 1) {
+        budget--;
         uint8_t ack = VIRTIO_NET_ERR;
 
         if (c->out_len < sizeof(struct virtio_net_ctrl_hdr) || !c->in_len) {
@@ -384,6 +391,7 @@ static bool mvnet_ctrl(MvnetDevice *n)
         mvnet_set_broken(n, MVNET_CTRL_QUEUE, -r);
         return false;
     }
+    *more = !budget;
     mvnet_notify(n, MVNET_CTRL_QUEUE);
     return true;
 }
@@ -393,14 +401,20 @@ static void mvnet_bh(void *opaque)
     MvnetDevice *n = opaque;
     MvnetQueue *tx = &n->vq[MVNET_TX_QUEUE], *rx = &n->vq[MVNET_RX_QUEUE];
     unsigned budget = MVNET_BURST;
-    bool again = false;
+    bool again = false, ctrl_more = false;
     int r = MVNET_DONE;
 
     n->bh_runs++;
     /* Stopped: no guest memory is touched; the run-state change resumes. */
     if (!runstate_is_running() || n->broken ||
         !(n->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
-        !mvnet_ctrl(n) || !tx->ready || !rx->ready) {
+        !mvnet_ctrl(n, &ctrl_more)) {
+        return;
+    }
+    if (!tx->ready || !rx->ready) {
+        if (ctrl_more) {
+            qemu_bh_schedule(n->bh);
+        }
         return;
     }
     vring_disable_notify(&tx->ring);
@@ -424,6 +438,7 @@ static void mvnet_bh(void *opaque)
         /* Waiting: keep TX kicks off; new RX buffers (a kick) resume. */
         again = vring_enable_notify_since(&rx->ring, &n->rx_mark);
     }
+    again |= ctrl_more;
     trace_mvnet_bh(mvnet_name(n), r, again);
     if (again) {
         qemu_bh_schedule(n->bh);
@@ -470,9 +485,10 @@ static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
     }
     if (!n->mac_set) {
         /* A unique locally administered address from the UUID. */
-        n->mac.a[0] = 0x02;
-        memcpy(&n->mac.a[1], &mdev->uuid.data[11], 5);
+        n->conf_mac.a[0] = 0x02;
+        memcpy(&n->conf_mac.a[1], &mdev->uuid.data[11], 5);
     }
+    n->mac = n->conf_mac;
     return true;
 }
 
@@ -679,6 +695,8 @@ static void mvnet_reset(MdevDevice *mdev)
     n->status = 0;
     n->features = 0;
     n->broken = false;
+    /* A MAC the driver set (MAC_ADDR_SET, legacy config) does not outlive it */
+    n->mac = n->conf_mac;
 }
 
 static void mvnet_set_status(MdevDevice *mdev, uint8_t status)
@@ -886,7 +904,7 @@ static char *mvnet_get_mac(Object *obj, Error **errp)
 {
     MvnetDevice *n = MVNET_DEVICE(obj);
 
-    return qemu_mac_strdup_printf(n->mac.a);
+    return qemu_mac_strdup_printf(n->conf_mac.a);
 }
 
 static void mvnet_set_mac(Object *obj, const char *str, Error **errp)
@@ -905,7 +923,7 @@ static void mvnet_set_mac(Object *obj, const char *str, Error **errp)
     if (!mvnet_check_unbound(n, "mac", errp)) {
         return;
     }
-    n->mac = mac;
+    n->conf_mac = mac;
     n->mac_set = true;
 }
 

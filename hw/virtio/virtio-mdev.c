@@ -789,6 +789,12 @@ static int virtio_mdev_backend_get(QEMUFile *f, void *pv, size_t size,
 {
     VirtioMdevTransport *t = pv;
 
+    /* The stream may carry backend state this device cannot take. */
+    if (!t->ops || !t->ops->vmsd) {
+        error_report("%s: migration stream has backend state, but the "
+                     "bound backend has none", vm_name(t));
+        return -EINVAL;
+    }
     return vmstate_load_state(f, t->ops->vmsd, t->mdev,
                               t->ops->vmsd->version_id);
 }

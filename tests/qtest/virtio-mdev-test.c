@@ -1102,7 +1102,8 @@ static uint8_t ctrl_cmd(Dev *d, TQueue *cq, uint8_t class, uint8_t cmd,
 
 static void test_ctrl(void)
 {
-    QTestState *qts = start("-device virtio-mdev-net,id=n0");
+    QTestState *qts = start("-device virtio-mdev-net,id=n0,"
+                            "mac=02:11:22:33:44:55");
     uint8_t on = 1, mac[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee };
     uint8_t table[8] = { 0 };    /* two empty MAC tables */
     TQueue cq;
@@ -1138,6 +1139,10 @@ static void test_ctrl(void)
                      VIRTIO_NET_ERR);
     g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
                      ==, 0);
+    /* The driver's MAC does not survive a reset (as in virtio-net). */
+    wr(&d, VIRTIO_MMIO_STATUS, 0);
+    g_assert_cmphex(qtest_readl(qts, d.base + 0x100), ==, 0x33221102);
+    g_assert_cmphex(qtest_readw(qts, d.base + 0x104), ==, 0x5544);
     qtest_quit(qts);
 }
 
