@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# check.sh all|design|unit|qtest|guest
+# check.sh all|design|unit|qtest|qos|guest
 # Runs our test suites against build/qemu and ends with one line
 # "N passed, N failed" over every test case run.  Exit status 0 only when
 # nothing failed.
 #   design: scripts/check-design.sh, the layering rules (grep, TAP)
 #   unit:  tests/unit/test-*  (glib tests, TAP)
 #   qtest: tests/qtest/*-test, once per emulator (x86_64, aarch64), TAP
+#   qos:   upstream's qos-test (aarch64), only the paths through our libqos
+#          nodes (virtio-mdev-*), one process per path, TAP
 #   guest: tests/guest/run.py, the guest-boot matrix
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -65,6 +67,46 @@ if [ "$what" = all ] || [ "$what" = qtest ]; then
                 run_tap "$q" "$logs/$(basename "$q")-$arch.tap" "$qb/$q"
         done
     done
+fi
+
+if [ "$what" = all ] || [ "$what" = qos ]; then
+    # QEMU's own tests (virtio-blk-test, ...) run unchanged against our
+    # devices: qos-test lists every graph path to a test; ours are those
+    # through a virtio-mdev-* node.  One process per path, as a failed
+    # assertion ends a qos-test process.
+    # Upstream tests that cannot apply to our devices (the graph cannot
+    # leave out one test of an interface that a node produces):
+    #  - virtio-blk resize waits for a used-buffer interrupt after
+    #    block_resize; it passes on QEMU's own devices only because their
+    #    config change sets both InterruptStatus bits (virtio_notify_config
+    #    sets ISR 0x3).  Our transport sets just the config bit, as the
+    #    virtio-mmio spec says and virtio-mdev-test checks.
+    qos_skip="virtio-mdev-blk.virtio-blk-tests.resize"
+    arch=aarch64
+    echo "qos ($arch): qos-test, paths through our libqos nodes"
+    export QTEST_QEMU_BINARY="$qb/qemu-system-$arch" QTEST_QEMU_IMG=/bin/false
+    qlogs="$logs/qos-$arch"
+    rm -rf "$qlogs"
+    mkdir -p "$qlogs"
+    if ! "$qb/tests/qtest/qos-test" -l > "$qlogs/list" 2>&1; then
+        echo "  qos-test -l failed (log: ${qlogs#$top/}/list)"
+        failed=$((failed + 1))
+    elif ! grep -q '^/.*/virtio-mdev-[^/]*/' "$qlogs/list"; then
+        echo "  no qos-test path goes through our nodes"
+        failed=$((failed + 1))
+    else
+        for p in $(grep '^/.*/virtio-mdev-[^/]*/' "$qlogs/list"); do
+            # .../virtio-mdev-blk/virtio-blk/virtio-blk-tests/basic ->
+            # virtio-mdev-blk.virtio-blk-tests.basic
+            n=$(echo "$p" | sed -E 's@.*/(virtio-mdev-[^/]*)/.*/([^/]+)/([^/]+)$@\1.\2.\3@')
+            if [[ " $qos_skip " == *" $n "* ]]; then
+                echo "  $n: not run (does not apply)"
+                continue
+            fi
+            run_tap "$n" "$qlogs/$n.tap" "$qb/tests/qtest/qos-test" -p "$p"
+        done
+    fi
+    unset QTEST_QEMU_BINARY QTEST_QEMU_IMG
 fi
 
 if [ "$what" = all ] || [ "$what" = guest ]; then
