@@ -15,6 +15,7 @@ reported as a failure; every console log is kept under build/logs/guest/.
 
 import argparse
 import concurrent.futures
+import errno
 import json
 import os
 import re
@@ -212,6 +213,23 @@ def parse_kv(line):
     return dict(w.split('=', 1) for w in line.split()[1:] if '=' in w)
 
 
+def start_qemu(cmd):
+    """Start CMD.  A build running at the same time relinks the emulator
+    in place: for a moment it cannot be executed (EACCES, ETXTBSY) or is
+    missing.  Wait for it rather than lose the whole matrix."""
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            return subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT)
+        except OSError as e:
+            if (e.errno not in (errno.EACCES, errno.ETXTBSY, errno.ENOENT)
+                    or time.monotonic() > deadline):
+                raise
+            time.sleep(1)
+
+
 def run_case(case, args, echo=None):
     """Boot CASE; returns (ok, summary, log path)."""
     os.makedirs(LOGDIR, exist_ok=True)
@@ -225,9 +243,7 @@ def run_case(case, args, echo=None):
         with open(log, 'w') as logf:
             logf.write('# ' + ' '.join(cmd) + '\n')
             logf.flush()
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT)
+            proc = start_qemu(cmd)
             killed = threading.Event()
 
             def kill():
@@ -454,7 +470,11 @@ def main():
         futs = {ex.submit(run_case, c, args): c for c in cases}
         for fut in concurrent.futures.as_completed(futs):
             c = futs[fut]
-            ok, summary, log, secs = fut.result()
+            try:
+                ok, summary, log, secs = fut.result()
+            except Exception as e:      # one case, not the whole matrix
+                ok, summary, log, secs = (False, 'runner error: %r' % e,
+                                          LOGDIR, 0.0)
             if ok:
                 passed += 1
                 print('ok   %-40s %5.1fs  %s' % (c.name, secs, summary),
