@@ -5,7 +5,8 @@
 #
 # Builds what a guest boot needs under build/guest/ARCH/:
 #   vmlinuz     the stock Debian 6.1 kernel (linux-image-6.1.0-*-{amd64,arm64})
-#   initrd.img  busybox-static, the stock virtio modules of that kernel,
+#   initrd.img  busybox-static, the stock virtio modules of that kernel
+#               (virtio_net, virtio_blk and what they need),
 #               tests/guest/init and our static loopcheck program
 #   info        kernel package and version used
 # Debian packages are fetched with 'apt-get download' into the user cache
@@ -19,7 +20,7 @@ mkdir -p "$cache"
 # Stock modules a guest needs, in load order; each is skipped when the
 # kernel has it built in.
 modules="failover net_failover virtio_ring virtio virtio_pci_legacy_dev
-         virtio_pci_modern_dev virtio_pci virtio_mmio virtio_net"
+         virtio_pci_modern_dev virtio_pci virtio_mmio virtio_net virtio_blk"
 
 die() { echo "prepare: error: $*" >&2; exit 1; }
 

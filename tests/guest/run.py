@@ -3,11 +3,14 @@
 """Boot the qemu-mdev guest matrix and check each guest's loopback result.
 
 Every case boots a stock Debian kernel (tests/guest/prepare.sh) under TCG
-with one NIC, lets tests/guest/init run loopcheck on it and checks the lines
-the guest prints: the NIC's transport was found the expected way (ACPI,
-device tree or PCI), by the expected stock driver, and every frame came back
-intact and in order.  A boot that does not finish in time is killed and
-reported as a failure; every console log is kept under build/logs/guest/.
+with a NIC, a disk or both, lets tests/guest/init check them and checks the
+lines the guest prints: each device's transport was found the expected way
+(ACPI, device tree or PCI), by the expected stock driver; every frame came
+back intact and in order; the pattern written over the disk read back
+intact from the device and, once the guest is off, is in the image file
+byte for byte (a read-only disk: the write failed, the image is unchanged).
+A boot that does not finish in time is killed and reported as a failure;
+every console log is kept under build/logs/guest/.
 
   run.py [--device reference|mdev|all] [--filter REGEX] [--jobs N]
          [--count N] [--timeout S] [--tally FILE] [--list] [--demo]
@@ -61,36 +64,141 @@ FIND_PATTERNS = {
 }
 
 
-# virtio-net and ring feature bits, for showing what a guest negotiated
-FEATURE_NAMES = {
-    0: 'CSUM', 1: 'GUEST_CSUM', 2: 'CTRL_GUEST_OFFLOADS', 3: 'MTU', 5: 'MAC',
-    7: 'GUEST_TSO4', 8: 'GUEST_TSO6', 9: 'GUEST_ECN', 10: 'GUEST_UFO',
-    11: 'HOST_TSO4', 12: 'HOST_TSO6', 13: 'HOST_ECN', 14: 'HOST_UFO',
-    15: 'MRG_RXBUF', 16: 'STATUS', 17: 'CTRL_VQ', 18: 'CTRL_RX',
-    19: 'CTRL_VLAN', 21: 'GUEST_ANNOUNCE', 22: 'MQ', 23: 'CTRL_MAC_ADDR',
+# Feature bits, for showing what a guest negotiated: bits 0-23 belong to
+# the device type, 24 and up to the rings and the transport (all types).
+RING_FEATURE_NAMES = {
     24: 'NOTIFY_ON_EMPTY', 27: 'ANY_LAYOUT', 28: 'INDIRECT_DESC',
     29: 'EVENT_IDX', 32: 'VERSION_1', 33: 'ACCESS_PLATFORM',
     34: 'RING_PACKED', 35: 'IN_ORDER', 36: 'ORDER_PLATFORM',
+    37: 'SR_IOV', 38: 'NOTIFICATION_DATA', 40: 'RING_RESET',
+}
+DEVICE_FEATURE_NAMES = {
+    1: {    # virtio-net
+        0: 'CSUM', 1: 'GUEST_CSUM', 2: 'CTRL_GUEST_OFFLOADS', 3: 'MTU',
+        5: 'MAC', 7: 'GUEST_TSO4', 8: 'GUEST_TSO6', 9: 'GUEST_ECN',
+        10: 'GUEST_UFO', 11: 'HOST_TSO4', 12: 'HOST_TSO6', 13: 'HOST_ECN',
+        14: 'HOST_UFO', 15: 'MRG_RXBUF', 16: 'STATUS', 17: 'CTRL_VQ',
+        18: 'CTRL_RX', 19: 'CTRL_VLAN', 21: 'GUEST_ANNOUNCE', 22: 'MQ',
+        23: 'CTRL_MAC_ADDR',
+    },
+    2: {    # virtio-blk
+        0: 'BARRIER', 1: 'SIZE_MAX', 2: 'SEG_MAX', 4: 'GEOMETRY', 5: 'RO',
+        6: 'BLK_SIZE', 7: 'SCSI', 9: 'FLUSH', 10: 'TOPOLOGY',
+        11: 'CONFIG_WCE', 12: 'MQ', 13: 'DISCARD', 14: 'WRITE_ZEROES',
+        15: 'LIFETIME', 16: 'SECURE_ERASE',
+    },
 }
 
+# virtio-blk feature bits the runner checks
+BLK_F_RO = 5
+BLK_F_FLUSH = 9
+F_VERSION_1 = 32
+F_RING_PACKED = 34
 
-def feature_names(bits):
+
+def feature_name(bit, device_id):
+    """The name of feature BIT of a device of DEVICE_ID (virtio device ids:
+    1 net, 2 block)."""
+    if bit in RING_FEATURE_NAMES:
+        return RING_FEATURE_NAMES[bit]
+    return DEVICE_FEATURE_NAMES.get(device_id, {}).get(bit, 'bit%d' % bit)
+
+
+def feature_names(bits, device_id):
     """Names of the set bits of a sysfs features string (bit 0 first)."""
-    return ','.join(FEATURE_NAMES.get(i, 'bit%d' % i)
+    return ','.join(feature_name(i, device_id)
                     for i, c in enumerate(bits) if c == '1')
+
+
+def device_id(kv):
+    try:
+        return int(kv.get('device-id', ''), 0)
+    except ValueError:
+        return None
 
 
 def demo_line(line):
     """A guest line for people: features by name."""
-    if line.startswith('GUEST-DEVICE'):
+    if line.startswith('GUEST-DEVICE '):
         kv = parse_kv(line)
-        return ('device %s on %s (%s): device id %s, vendor %s\n'
+        return ('NIC %s on %s (%s): device id %s, vendor %s\n'
                 '          negotiated %s\n          MAC %s, MTU %s'
                 % (kv.get('virtio'), kv.get('transport'),
                    kv.get('transport-driver'), kv.get('device-id'),
-                   kv.get('vendor-id'), feature_names(kv.get('features', '')),
+                   kv.get('vendor-id'),
+                   feature_names(kv.get('features', ''), device_id(kv)),
                    kv.get('mac'), kv.get('mtu')))
+    if line.startswith('GUEST-DISK '):
+        kv = parse_kv(line)
+        sectors = int(kv.get('sectors', '0'))
+        return ('disk vda %s on %s (%s): device id %s, vendor %s\n'
+                '          negotiated %s\n'
+                '          %d sectors (%g MiB), %s-byte blocks, read-only %s, '
+                'cache %s'
+                % (kv.get('virtio'), kv.get('transport'),
+                   kv.get('transport-driver'), kv.get('device-id'),
+                   kv.get('vendor-id'),
+                   feature_names(kv.get('features', ''), device_id(kv)),
+                   sectors, sectors * 512 / (1 << 20), kv.get('block-size'),
+                   kv.get('ro'), kv.get('cache', '').replace('-', ' ')))
+    if line.startswith('GUEST-DISKCHECK '):
+        kv = parse_kv(line)
+        return ('disk check (%s): write %s, read back from the device %s '
+                '(%s sectors read, %s written, %s flushes) in %ss'
+                % (kv.get('mode'), kv.get('write'), kv.get('readback'),
+                   kv.get('read-sectors'), kv.get('written-sectors'),
+                   kv.get('flushes'), kv.get('secs')))
     return line
+
+
+# The disk pattern, as tests/guest/init's pattern() writes it: 4 KiB blocks
+# of 64 lines of 64 bytes: block number (12 digits), '.', line number (2
+# digits), ' ', 47 fixed letters, newline.
+PATTERN_BLOCK = 4096
+PATTERN_TEXT = b'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU\n'
+PATTERN_LINES = [b'.%02d ' % i + PATTERN_TEXT for i in range(64)]
+
+
+def disk_pattern(first, count):
+    """The pattern bytes of COUNT blocks from block FIRST."""
+    return b''.join(b''.join(b'%012d' % b + line for line in PATTERN_LINES)
+                    for b in range(first, first + count))
+
+
+def write_pattern(path, size):
+    blocks = size // PATTERN_BLOCK
+    with open(path, 'wb') as f:
+        for first in range(0, blocks, 256):
+            f.write(disk_pattern(first, min(256, blocks - first)))
+
+
+def compare_pattern(path, size):
+    """None when the file at PATH is the pattern over SIZE bytes, else what
+    differs."""
+    actual = os.path.getsize(path)
+    if actual != size:
+        return 'image is %d bytes, expected %d' % (actual, size)
+    blocks = size // PATTERN_BLOCK
+    bad = []
+    first_bad = None
+    with open(path, 'rb') as f:
+        for first in range(0, blocks, 256):
+            want = disk_pattern(first, min(256, blocks - first))
+            got = f.read(len(want))
+            if got == want:
+                continue
+            for b in range(0, len(want), PATTERN_BLOCK):
+                if got[b:b + PATTERN_BLOCK] != want[b:b + PATTERN_BLOCK]:
+                    bad.append(first + b // PATTERN_BLOCK)
+            if first_bad is None:
+                off = next(i for i in range(len(want)) if got[i] != want[i])
+                first_bad = (first * PATTERN_BLOCK + off,
+                             got[off // 64 * 64:off // 64 * 64 + 16])
+    if not bad:
+        return None
+    return ('image differs from the pattern from byte %d (its line starts '
+            '%r); %d of its %d 4 KiB blocks differ, blocks %d to %d'
+            % (first_bad[0], first_bad[1], len(bad), blocks, bad[0], bad[-1]))
 
 
 def free_udp_port():
@@ -124,12 +232,18 @@ class Qmp:
 
 CARRIER_UUID = '6b2e6a1c-1b2c-4d1e-9a51-0e3f0000ca11'
 
+# Size of the disk cases' image file (a raw image in the case's temp dir)
+DISK_SIZE = 32 << 20
+
 
 class Case:
-    """One guest boot: a machine setup, a NIC variant and guest options."""
+    """One guest boot: a machine setup, a NIC variant and guest options,
+    and/or a disk: BLK is None (no disk), 'rw' or 'ro' (readonly=on); NET
+    False boots without a NIC."""
 
     def __init__(self, device, setup, variant='', props='', guest_opts=None,
-                 count=None, legacy=False, carrier=False, features_off=()):
+                 count=None, legacy=False, carrier=False, features_off=(),
+                 net=True, blk=None, blk_props=''):
         self.device = device
         self.setup_name = setup
         self.setup = SETUPS[setup]
@@ -140,6 +254,13 @@ class Case:
         self.legacy = legacy
         self.carrier = carrier
         self.features_off = features_off
+        self.net = net
+        self.blk = blk
+        self.blk_props = blk_props
+        if not net:
+            self.guest_opts['lc_net'] = 0
+        if blk:
+            self.guest_opts['lc_blk'] = blk
         if carrier:
             self.props = ','.join(filter(None, [props,
                                                 'uuid=' + CARRIER_UUID]))
@@ -161,6 +282,23 @@ class Case:
                     'virtio-mmio')
         dev = 'virtio-mdev-net' + (',' + self.props if self.props else '')
         return ['-device', dev], self.setup['find'], 'virtio-mmio'
+
+    def disk_args(self, image):
+        """QEMU arguments for the disk on IMAGE (always virtio-mdev-blk, so
+        always found as an MMIO transport)."""
+        drive = 'if=none,id=d0,file=%s,format=raw' % image
+        if self.blk == 'ro':
+            drive += ',readonly=on'
+        dev = 'virtio-mdev-blk,drive=d0' + (',' + self.blk_props
+                                            if self.blk_props else '')
+        return ['-drive', drive, '-device', dev]
+
+    def device_args(self, tmpdir):
+        """QEMU arguments for every device of the case."""
+        args = self.nic_args()[0] if self.net else []
+        if self.blk:
+            args += self.disk_args(os.path.join(tmpdir, 'disk.img'))
+        return args
 
     def command(self, tmpdir, count):
         s = self.setup
@@ -191,8 +329,13 @@ class Case:
             cmd += ['-drive', 'if=pflash,format=raw,readonly=on,file=' + code,
                     '-drive', 'if=pflash,format=raw,file=' + nvram]
             append.append('acpi=force')
-        nic, find, driver = self.nic_args()
-        cmd += nic
+        if self.net:
+            nic, find, driver = self.nic_args()
+            cmd += nic
+        else:
+            find, driver = self.setup['find'], 'virtio-mmio'
+        if self.blk:
+            cmd += self.disk_args(os.path.join(tmpdir, 'disk.img'))
         if self.carrier:
             cmd += ['-qmp', 'unix:%s,server=on,wait=off'
                     % os.path.join(tmpdir, 'qmp.sock')]
@@ -213,75 +356,9 @@ def parse_kv(line):
     return dict(w.split('=', 1) for w in line.split()[1:] if '=' in w)
 
 
-def start_qemu(cmd):
-    """Start CMD.  A build running at the same time relinks the emulator
-    in place: for a moment it cannot be executed (EACCES, ETXTBSY) or is
-    missing.  Wait for it rather than lose the whole matrix."""
-    deadline = time.monotonic() + 300
-    while True:
-        try:
-            return subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT)
-        except OSError as e:
-            if (e.errno not in (errno.EACCES, errno.ETXTBSY, errno.ENOENT)
-                    or time.monotonic() > deadline):
-                raise
-            time.sleep(1)
-
-
-def run_case(case, args, echo=None):
-    """Boot CASE; returns (ok, summary, log path)."""
-    os.makedirs(LOGDIR, exist_ok=True)
-    log = os.path.join(LOGDIR, case.name[len('guest/'):].replace('/', '_')
-                       + '.log')
-    count = case.count or args.count
-    with tempfile.TemporaryDirectory() as tmpdir:
-        cmd, find, driver = case.command(tmpdir, count)
-        start = time.monotonic()
-        lines = []
-        with open(log, 'w') as logf:
-            logf.write('# ' + ' '.join(cmd) + '\n')
-            logf.flush()
-            proc = start_qemu(cmd)
-            killed = threading.Event()
-
-            def kill():
-                killed.set()
-                proc.kill()
-
-            timer = threading.Timer(args.timeout, kill)
-            timer.start()
-            try:
-                for raw in proc.stdout:
-                    line = raw.decode('utf-8', 'replace').rstrip('\r\n')
-                    logf.write(line + '\n')
-                    lines.append(line)
-                    if line.startswith('GUEST-CARRIER-WAIT '):
-                        set_link(tmpdir, line.endswith('up'), logf)
-                    if echo and (line.startswith(('GUEST-', 'LOOPCHECK'))):
-                        echo(line)
-                proc.wait()
-            finally:
-                timer.cancel()
-            timed_out = killed.is_set()
-        secs = time.monotonic() - start
-
-    def first(prefix):
-        for line in lines:
-            if line.startswith(prefix):
-                return line
-        return None
-
+def check_nic(case, lines, dev, res, find, driver, count):
+    """What is wrong with the NIC lines of a guest."""
     errors = []
-    if timed_out:
-        errors.append('timed out after %ds' % args.timeout)
-    dev = first('GUEST-DEVICE')
-    res = first('LOOPCHECK')
-    done = first('GUEST-DONE')
-    err = first('GUEST-ERROR')
-    if err:
-        errors.append(err)
     if not dev:
         errors.append('guest saw no NIC')
     else:
@@ -331,6 +408,164 @@ def run_case(case, args, echo=None):
         bad = ['%s=%s' % (k, kv.get(k)) for k in want if kv.get(k) != want[k]]
         if bad:
             errors.append('loopback: ' + ' '.join(bad))
+    return errors
+
+
+def check_disk(case, disk, res, find, driver):
+    """What is wrong with the disk lines of a guest (GUEST-DISK and
+    GUEST-DISKCHECK)."""
+    errors = []
+    sectors = DISK_SIZE // 512
+    ro = case.blk == 'ro'
+    if not disk:
+        errors.append('guest saw no disk')
+    else:
+        kv = parse_kv(disk)
+        if not re.match(FIND_PATTERNS[find], kv.get('transport', '')):
+            errors.append('disk on %s, expected %s discovery'
+                          % (kv.get('transport'), find))
+        if kv.get('transport-driver') != driver:
+            errors.append('disk transport driver %s, expected %s'
+                          % (kv.get('transport-driver'), driver))
+        if kv.get('device-id') != '0x0002':
+            errors.append('disk device id %s, expected 0x0002'
+                          % kv.get('device-id'))
+        feats = kv.get('features', '')
+
+        def has(bit):
+            return len(feats) > bit and feats[bit] == '1'
+        # FLUSH: sync must reach the device (nothing to flush when ro)
+        want = {F_VERSION_1: True, BLK_F_RO: ro,
+                F_RING_PACKED: 'packed=off' not in case.blk_props}
+        if not ro:
+            want[BLK_F_FLUSH] = True
+        bad = ['%s%s' % ('' if on else 'no ', feature_name(bit, 2))
+               for bit, on in sorted(want.items()) if has(bit) != on]
+        if bad:
+            errors.append('disk features: expected %s (negotiated %s)'
+                          % (', '.join(bad), feature_names(feats, 2)))
+        if kv.get('sectors') != str(sectors):
+            errors.append('disk has %s sectors, expected %d'
+                          % (kv.get('sectors'), sectors))
+        if kv.get('ro') != ('1' if ro else '0'):
+            errors.append('disk ro=%s, expected %d' % (kv.get('ro'), ro))
+    if not res:
+        errors.append('no disk check result')
+        return errors
+    kv = parse_kv(res)
+    want = {'write': 'refused' if ro else 'ok', 'readback': 'intact'}
+    bad = ['%s=%s' % (k, kv.get(k)) for k in want if kv.get(k) != want[k]]
+    if bad:
+        errors.append('disk: ' + ' '.join(bad))
+
+    def num(key):
+        try:
+            return int(kv.get(key, ''))
+        except ValueError:
+            return -1
+    # the read-back must have come from the device, not the page cache
+    if num('read-sectors') < sectors:
+        errors.append('disk: read back %s sectors from the device, '
+                      'expected %d' % (kv.get('read-sectors'), sectors))
+    if ro and num('written-sectors') != 0:
+        errors.append('disk: %s sectors written to a read-only disk'
+                      % kv.get('written-sectors'))
+    if not ro and num('written-sectors') < sectors:
+        errors.append('disk: %s sectors written, expected %d'
+                      % (kv.get('written-sectors'), sectors))
+    if not ro and num('flushes') < 1:
+        errors.append('disk: no flush reached the device')
+    return errors
+
+
+def start_qemu(cmd):
+    """Start CMD.  A build running at the same time relinks the emulator
+    in place: for a moment it cannot be executed (EACCES, ETXTBSY) or is
+    missing.  Wait for it rather than lose the whole matrix."""
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            return subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT)
+        except OSError as e:
+            if (e.errno not in (errno.EACCES, errno.ETXTBSY, errno.ENOENT)
+                    or time.monotonic() > deadline):
+                raise
+            time.sleep(1)
+
+
+def run_case(case, args, echo=None):
+    """Boot CASE; returns (ok, summary, log path)."""
+    os.makedirs(LOGDIR, exist_ok=True)
+    log = os.path.join(LOGDIR, case.name[len('guest/'):].replace('/', '_')
+                       + '.log')
+    count = case.count or args.count
+    image_error = None
+    with tempfile.TemporaryDirectory() as tmpdir:
+        cmd, find, driver = case.command(tmpdir, count)
+        start = time.monotonic()
+        image = os.path.join(tmpdir, 'disk.img')
+        if case.blk == 'ro':
+            # what the guest must read back, and the image must keep
+            write_pattern(image, DISK_SIZE)
+        elif case.blk:
+            with open(image, 'wb') as f:
+                f.truncate(DISK_SIZE)
+        lines = []
+        with open(log, 'w') as logf:
+            logf.write('# ' + ' '.join(cmd) + '\n')
+            logf.flush()
+            proc = start_qemu(cmd)
+            killed = threading.Event()
+
+            def kill():
+                killed.set()
+                proc.kill()
+
+            timer = threading.Timer(args.timeout, kill)
+            timer.start()
+            try:
+                for raw in proc.stdout:
+                    line = raw.decode('utf-8', 'replace').rstrip('\r\n')
+                    logf.write(line + '\n')
+                    lines.append(line)
+                    if line.startswith('GUEST-CARRIER-WAIT '):
+                        set_link(tmpdir, line.endswith('up'), logf)
+                    if echo and (line.startswith(('GUEST-', 'LOOPCHECK'))):
+                        echo(line)
+                proc.wait()
+            finally:
+                timer.cancel()
+            timed_out = killed.is_set()
+        if case.blk and not timed_out:
+            # QEMU has exited: what the guest wrote must be in the file
+            # (a read-only disk: the file must still be the pattern).
+            image_error = compare_pattern(image, DISK_SIZE)
+        secs = time.monotonic() - start
+
+    def first(prefix):
+        for line in lines:
+            if line.startswith(prefix):
+                return line
+        return None
+
+    errors = []
+    if timed_out:
+        errors.append('timed out after %ds' % args.timeout)
+    dev = first('GUEST-DEVICE')
+    res = first('LOOPCHECK')
+    done = first('GUEST-DONE')
+    err = first('GUEST-ERROR')
+    if err:
+        errors.append(err)
+    if case.net:
+        errors += check_nic(case, lines, dev, res, find, driver, count)
+    if case.blk:
+        errors += check_disk(case, first('GUEST-DISK '),
+                             first('GUEST-DISKCHECK '), find, driver)
+        if image_error:
+            errors.append('host: ' + image_error)
     if not done:
         errors.append('guest did not finish')
     elif 'rc=0' not in done:
@@ -340,14 +575,26 @@ def run_case(case, args, echo=None):
 
     if errors:
         return False, '; '.join(errors), log, secs
-    kv = parse_kv(res)
-    return True, ('frames=%s fps=%s mbps=%s' % (kv['sent'], kv['fps'],
-                                                 kv['mbps'])), log, secs
+    summary = []
+    if case.net:
+        kv = parse_kv(res)
+        summary.append('frames=%s fps=%s mbps=%s' % (kv['sent'], kv['fps'],
+                                                     kv['mbps']))
+    if case.blk:
+        kv = parse_kv(first('GUEST-DISKCHECK '))
+        summary.append('disk=%dMiB/%s write=%s readback=%s image=%s '
+                       'disk-secs=%s'
+                       % (DISK_SIZE >> 20, case.blk, kv['write'],
+                          kv['readback'],
+                          'pattern' if case.blk == 'rw' else 'unchanged',
+                          kv['secs']))
+    return True, ' '.join(summary), log, secs
 
 
 def bench(cases, args):
     """Median frames/s per case, one boot at a time, and ratios."""
     rates = {}
+    cases = [c for c in cases if c.net]
     for rnd in range(args.bench):
         for c in cases:
             ok, summary, log, secs = run_case(c, args)
@@ -397,6 +644,19 @@ def all_cases():
                  features_off=(15, 16, 17, 28, 29, 34)),
             Case('mdev', 'x86_64-q35', 'carrier', carrier=True),
         ]
+    if has_device(mdev, 'virtio-mdev-blk'):
+        # a disk on a raw image file, no NIC: the pattern over the whole
+        # disk reads back intact and is in the file afterwards
+        cases += [Case('mdev', s, 'blk', net=False, blk='rw')
+                  for s in SETUPS]
+        # readonly=on: the guest sees a read-only disk, a write fails
+        cases.append(Case('mdev', 'x86_64-pc', 'blk-ro', net=False,
+                          blk='ro'))
+    if (has_device(mdev, 'virtio-mdev-net') and
+            has_device(mdev, 'virtio-mdev-blk')):
+        # both devices in one guest (what 'make demo' shows)
+        cases += [Case('mdev', s, 'net-blk', blk='rw')
+                  for s in ('aarch64-virt-dt', 'x86_64-q35')]
     return cases
 
 
@@ -453,10 +713,14 @@ def main():
         print('demo: booting %s (stock Debian kernel %s) with: %s'
               % (c.setup_name, open(os.path.join(
                   BUILD, 'guest', c.setup['arch'], 'info')).read().split(
-                  'kernel=')[1].split()[0], ' '.join(c.nic_args()[0])))
+                  'kernel=')[1].split()[0],
+                 ' '.join(c.device_args('$TMPDIR'))))
         ok, summary, log, secs = run_case(
             c, args,
             echo=lambda line: print('  guest> ' + demo_line(line), flush=True))
+        if c.blk and ok:
+            print('  host>  after power-off, the image file holds the '
+                  'pattern byte for byte (%d MiB)' % (DISK_SIZE >> 20))
         print('demo: %s in %.1fs: %s (console log: %s)'
               % ('PASS' if ok else 'FAIL', secs, summary,
                  os.path.relpath(log, TOP)))
