@@ -579,9 +579,16 @@ static void mvblk_vm_state_change(void *opaque, bool running, RunState state)
     }
 }
 
-/* Wait for every request in flight; they complete as their epoch says. */
+/*
+ * Wait for every request in flight; they complete as their epoch says.
+ * The block layer's drain polls the main loop's bottom halves, ours too:
+ * cancel it first, or it would pop new requests that wait out the drain.
+ */
 static void mvblk_drain(MvblkDevice *b)
 {
+    if (b->bh) {
+        qemu_bh_cancel(b->bh);
+    }
     if (b->blk && !QTAILQ_EMPTY(&b->inflight)) {
         blk_drain(b->blk);
     }
@@ -608,28 +615,34 @@ static BlockBackend *mvblk_open_ram(MvblkDevice *b, Error **errp)
     qdict_put_str(opts, "locking", "off");
     blk = blk_new_open(path, NULL, opts, BDRV_O_RDWR, errp);
     close(fd);
+    if (blk) {
+        /* Migration inactivates every node: allow it, as for a device's. */
+        blk_set_force_allow_inactivate(blk);
+    }
     return blk;
 }
 
-/* A -drive by id, or a block node by name, like qdev's drive property. */
+/*
+ * A -drive by id, or a block node by name.  Either way mvblk has its own
+ * BlockBackend on the node, as the block layer's users that are not qdev
+ * devices do: the permission system then keeps any other writer away,
+ * another device on the same -drive included.  Migration may inactivate
+ * it, as it does a guest device's.
+ */
 static BlockBackend *mvblk_open_drive(MvblkDevice *b, Error **errp)
 {
-    BlockBackend *blk = blk_by_name(b->drive);
+    BlockBackend *named = blk_by_name(b->drive), *blk;
     BlockDriverState *bs;
     uint64_t perm = BLK_PERM_CONSISTENT_READ;
     uint64_t shared = BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED |
                       BLK_PERM_RESIZE;
 
-    if (blk) {
-        if (blk_get_attached_dev(blk)) {
-            error_setg(errp, "property 'drive': '%s' is in use by another "
-                       "device", b->drive);
-            return NULL;
-        }
-        bs = blk_bs(blk);
-    } else {
-        bs = bdrv_lookup_bs(NULL, b->drive, NULL);
+    if (named && blk_get_attached_dev(named)) {
+        error_setg(errp, "property 'drive': '%s' is in use by another "
+                   "device", b->drive);
+        return NULL;
     }
+    bs = named ? blk_bs(named) : bdrv_lookup_bs(NULL, b->drive, NULL);
     if (!bs) {
         error_setg(errp, "property 'drive': no drive or block node named "
                    "'%s' (or it has no medium)", b->drive);
@@ -638,20 +651,33 @@ static BlockBackend *mvblk_open_drive(MvblkDevice *b, Error **errp)
     if (!bdrv_is_read_only(bs)) {
         perm |= BLK_PERM_WRITE;
     }
-    if (blk) {
-        if (blk_set_perm(blk, perm, shared, errp) < 0) {
-            return NULL;
-        }
-        blk_ref(blk);
-        return blk;
-    }
     blk = blk_new(qemu_get_aio_context(), perm, shared);
+    blk_set_force_allow_inactivate(blk);
     if (blk_insert_bs(blk, bs, errp) < 0) {
         blk_unref(blk);
         return NULL;
     }
     return blk;
 }
+
+/*
+ * The node was resized (block_resize, which the permissions we share
+ * allow): the capacity is read from the node, tell a running driver.
+ */
+static void mvblk_resize_cb(void *opaque)
+{
+    MvblkDevice *b = opaque;
+
+    if (b->status & VIRTIO_CONFIG_S_DRIVER_OK) {
+        mvblk_config_changed(b);
+    } else {
+        b->generation++;
+    }
+}
+
+static const BlockDevOps mvblk_block_ops = {
+    .resize_cb = mvblk_resize_cb,
+};
 
 static bool mvblk_open(MvblkDevice *b, Error **errp)
 {
@@ -661,6 +687,7 @@ static bool mvblk_open(MvblkDevice *b, Error **errp)
     if (!b->blk) {
         return false;
     }
+    blk_set_dev_ops(b->blk, &mvblk_block_ops, b);
     if (blk_get_aio_context(b->blk) != qemu_get_aio_context()) {
         error_setg(errp, "property 'drive': '%s' is in an iothread; mvblk "
                    "runs in the main loop", b->drive);
@@ -696,9 +723,6 @@ static void mvblk_reset(MdevDevice *mdev)
 
     b->epoch++;
     mvblk_drain(b);
-    if (b->bh) {
-        qemu_bh_cancel(b->bh);
-    }
     vring_reset(&b->vq.ring);
     if (vring_dma_active(&b->dma)) {
         vring_dma_set_ring(&b->dma, 0, NULL);
