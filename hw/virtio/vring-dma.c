@@ -180,15 +180,31 @@ static bool vring_dma_write(void *opaque, uint64_t addr, const void *buf,
                             MEMTXATTRS_UNSPECIFIED) == MEMTX_OK;
 }
 
+/*
+ * Only RAM is mapped.  dma_memory_map() would hand out a bounce buffer for
+ * anything else (MMIO, unassigned space) and replay it at unmap time: a
+ * request whose data is a device register would then write that register
+ * from an I/O completion, long after the guest's access, e.g. resetting
+ * the device from inside its own drain.
+ */
 void *vring_dma_map(VringDma *d, uint64_t addr, uint64_t *len, bool is_write)
 {
-    dma_addr_t l = *len;
-    void *p = dma_memory_map(d->as, addr, &l,
-                             is_write ? DMA_DIRECTION_FROM_DEVICE
-                                      : DMA_DIRECTION_TO_DEVICE,
-                             MEMTXATTRS_UNSPECIFIED);
+    MemTxAttrs attrs = MEMTXATTRS_UNSPECIFIED;
+    hwaddr xlat, l = *len;
+    dma_addr_t dl;
+    MemoryRegion *mr;
+    void *p;
 
-    *len = l;
+    RCU_READ_LOCK_GUARD();
+    mr = address_space_translate(d->as, addr, &xlat, &l, is_write, attrs);
+    if (!l || !memory_access_is_direct(mr, is_write, attrs)) {
+        return NULL;
+    }
+    dl = l;
+    p = dma_memory_map(d->as, addr, &dl,
+                       is_write ? DMA_DIRECTION_FROM_DEVICE
+                                : DMA_DIRECTION_TO_DEVICE, attrs);
+    *len = dl;
     return p;
 }
 

@@ -1450,6 +1450,45 @@ static void test_many_in_flight(void)
 }
 
 /*
+ * Regression, a guest-triggered hang: a read whose data buffer is the
+ * device's own Status register, among 40 other reads in flight.  The
+ * memory layer used to map it through a bounce buffer, so the completion
+ * wrote the register: it reset the device from inside the block layer's
+ * completion, and the reset's drain waited for that request for ever.
+ * Data that is not RAM is now an IOERR, and the device keeps running.
+ */
+static void test_regression_data_in_own_mmio(void)
+{
+    QTestState *qts = start("-device virtio-mdev-blk,id=b0,size=8M");
+    g_autofree Chain *c = g_new0(Chain, 1);
+    Req reqs[41];
+    bool seen[41];
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/b0");
+    dev_start(&d, DRV_FEATURES);
+    for (unsigned i = 0; i < 40; i++) {
+        req_init(&d, &reqs[i], VIRTIO_BLK_T_IN, 32 * i, 16384);
+        req_post(&d, &reqs[i], LAY_SPLIT, 0);
+    }
+    req_init(&d, &reqs[40], VIRTIO_BLK_T_IN, 0, 0);
+    chain_add(c, reqs[40].buf, HDR, false);
+    chain_add(c, d.base + VIRTIO_MMIO_STATUS, SECTOR, true);
+    chain_add(c, req_status_addr(&reqs[40]), 1, true);
+    reqs[40].head = chain_post(&d, c, false);
+    avail_publish(&d);
+    kick(&d);
+    collect(&d, reqs, 41, seen);
+    g_assert_cmpuint(req_status(&d, &reqs[40]), ==, VIRTIO_BLK_S_IOERR);
+    g_assert_cmpuint(reqs[40].used_len, ==, 1);
+    for (unsigned i = 0; i < 40; i++) {
+        g_assert_cmpuint(req_status(&d, &reqs[i]), ==, VIRTIO_BLK_S_OK);
+    }
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_STATUS), ==, S_RUNNING);
+    qtest_quit(qts);
+}
+
+/*
  * Reset right after the kick of 250 requests, three times: QEMU survives,
  * no used entry of the old rings appears afterwards, and the device works
  * again on new rings.  250 requests take the device several bottom-half
@@ -1949,6 +1988,7 @@ static void add_machine_tests(const char *m)
         { "readonly", test_readonly },
         { "many-in-flight", test_many_in_flight },
         { "reset-during-io", test_reset_during_io },
+        { "regression/data-in-own-mmio", test_regression_data_in_own_mmio },
         { "stats", test_stats },
         { "legacy", test_legacy },
         { "packed", test_packed },

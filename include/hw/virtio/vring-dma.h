@@ -45,10 +45,11 @@ void vring_dma_set_ring(VringDma *d, unsigned q, const VringConfig *cfg);
 extern const VringMemOps vring_dma_mem_ops;
 
 /*
- * A host pointer to at most *@len bytes of guest memory at @addr, for
- * I/O that runs after this call returns; *@len shrinks when the mapping
- * is shorter.  NULL when @addr is not directly accessible (MMIO).  Pair
- * every success with vring_dma_unmap() of the same pointer and length.
+ * A host pointer to at most *@len bytes of guest RAM at @addr, for I/O
+ * that runs after this call returns; *@len shrinks when the mapping is
+ * shorter.  NULL when @addr is not RAM (MMIO, unassigned): no bounce
+ * buffer.  Pair every success with vring_dma_unmap() of the same pointer
+ * and length.
  */
 void *vring_dma_map(VringDma *d, uint64_t addr, uint64_t *len,
                     bool is_write);
