@@ -43,6 +43,7 @@
 #include "standard-headers/linux/virtio_ids.h"
 #include "standard-headers/linux/virtio_ring.h"
 #include "hw/virtio/virtio-mdev-ops.h"
+#include "hw/virtio/mdev-vq.h"
 #include "hw/virtio/vring-dma.h"
 #include "hw/virtio/vring-engine.h"
 #include "trace.h"
@@ -86,16 +87,6 @@ typedef struct MvblkStats {
     uint64_t interrupts;
 } MvblkStats;
 
-typedef struct MvblkQueue {
-    Vring ring;
-    VringConfig cfg;
-    VringState mig;             /* ring position, for migration */
-    bool ready;
-    VirtioMdevCallback *cb;
-    void *cb_opaque;
-    MvblkStats stats;
-} MvblkQueue;
-
 typedef struct MvblkReq MvblkReq;
 
 struct MvblkDevice {
@@ -124,7 +115,9 @@ struct MvblkDevice {
     uint32_t generation;
     bool broken;
     unsigned epoch;             /* bumped by reset: older requests are moot */
-    MvblkQueue vq;
+    MdevVq vq;
+    MvblkStats stats;
+    char *name;                 /* "mvblk <uuid>", for messages */
     VirtioMdevCallback *config_cb;
     void *config_opaque;
     QTAILQ_HEAD(, MvblkReq) inflight;
@@ -188,22 +181,19 @@ static void mvblk_set_broken(MvblkDevice *b, const char *why)
     qemu_log_mask(LOG_GUEST_ERROR, "mvblk %s: %s; device needs reset\n",
                   mvblk_name(b), why);
     b->broken = true;
-    b->vq.stats.errors++;
+    b->stats.errors++;
     b->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
     mvblk_config_changed(b);
 }
 
 static void mvblk_notify(MvblkDevice *b)
 {
-    MvblkQueue *vq = &b->vq;
+    int r = mdev_vq_notify(&b->vq);
 
-    if (vring_flush(&vq->ring) < 0) {
+    if (r < 0) {
         mvblk_set_broken(b, "used ring not writable");
-        return;
-    }
-    if (vring_need_notify(&vq->ring) && vq->cb) {
-        vq->stats.interrupts++;
-        vq->cb(vq->cb_opaque);
+    } else if (r) {
+        b->stats.interrupts++;
     }
 }
 
@@ -247,7 +237,7 @@ static void mvblk_req_unmap(MvblkReq *req)
 static bool mvblk_complete(MvblkReq *req)
 {
     MvblkDevice *b = req->b;
-    MvblkQueue *vq = &b->vq;
+    MdevVq *vq = &b->vq;
     uint64_t in_data = req->dev_writes && req->status == VIRTIO_BLK_S_OK ?
                        req->data_len : 0;
 
@@ -257,13 +247,13 @@ static bool mvblk_complete(MvblkReq *req)
         mvblk_req_free(req);
         return false;
     }
-    vq->stats.requests++;
+    b->stats.requests++;
     if (req->status != VIRTIO_BLK_S_OK) {
-        vq->stats.errors++;
+        b->stats.errors++;
     } else if (req->type == VIRTIO_BLK_T_IN) {
-        vq->stats.read_bytes += req->data_len;
+        b->stats.read_bytes += req->data_len;
     } else if (req->type == VIRTIO_BLK_T_OUT) {
-        vq->stats.write_bytes += req->data_len;
+        b->stats.write_bytes += req->data_len;
     }
     if (vring_chain_write(&vq->ring, &req->chain, req->chain.in_len - 1,
                           &req->status, 1) != 1 ||
@@ -535,7 +525,7 @@ static void mvblk_submit(MvblkReq *req)
 static void mvblk_bh(void *opaque)
 {
     MvblkDevice *b = opaque;
-    MvblkQueue *vq = &b->vq;
+    MdevVq *vq = &b->vq;
     unsigned budget = MVBLK_BURST;
     bool again = false;
     int r = 0;
@@ -723,12 +713,7 @@ static void mvblk_reset(MdevDevice *mdev)
 
     b->epoch++;
     mvblk_drain(b);
-    vring_reset(&b->vq.ring);
-    if (vring_dma_active(&b->dma)) {
-        vring_dma_set_ring(&b->dma, 0, NULL);
-    }
-    b->vq.ready = false;
-    memset(&b->vq.cfg, 0, sizeof(b->vq.cfg));
+    mdev_vq_reset(&b->vq);
     b->status = 0;
     b->features = 0;
     b->broken = false;
@@ -760,24 +745,22 @@ static bool mvblk_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
     b->vmstate_change = qemu_add_vm_change_state_handler(mvblk_vm_state_change,
                                                          b);
     vring_dma_init(&b->dma, host->dma_as, 1, "mvblk");
-    vring_init_mem(&b->vq.ring, &vring_dma_mem_ops, &b->dma);
+    g_free(b->name);
+    b->name = g_strdup_printf("mvblk %s", mdev->uuid_str);
+    mdev_vq_init(&b->vq, &b->dma, 0, b->name);
     return true;
 }
 
 static int mvblk_set_vq_address(MdevDevice *mdev, uint16_t idx, uint64_t desc,
                                 uint64_t driver, uint64_t device)
 {
-    MvblkQueue *vq = &to_mvblk(mdev)->vq;
-
-    vq->cfg.desc = desc;
-    vq->cfg.driver = driver;
-    vq->cfg.device = device;
+    mdev_vq_set_address(&to_mvblk(mdev)->vq, desc, driver, device);
     return 0;
 }
 
 static void mvblk_set_vq_num(MdevDevice *mdev, uint16_t idx, uint32_t num)
 {
-    to_mvblk(mdev)->vq.cfg.num = num;
+    mdev_vq_set_num(&to_mvblk(mdev)->vq, num);
 }
 
 static uint16_t mvblk_get_vq_num_max(MdevDevice *mdev, uint16_t idx)
@@ -789,7 +772,7 @@ static void mvblk_kick_vq(MdevDevice *mdev, uint16_t idx)
 {
     MvblkDevice *b = to_mvblk(mdev);
 
-    b->vq.stats.kicks++;
+    b->stats.kicks++;
     if (!b->broken) {
         qemu_bh_schedule(b->bh);
     }
@@ -798,37 +781,19 @@ static void mvblk_kick_vq(MdevDevice *mdev, uint16_t idx)
 static void mvblk_set_vq_cb(MdevDevice *mdev, uint16_t idx,
                             VirtioMdevCallback *cb, void *opaque)
 {
-    MvblkQueue *vq = &to_mvblk(mdev)->vq;
-
-    vq->cb = cb;
-    vq->cb_opaque = opaque;
+    mdev_vq_set_cb(&to_mvblk(mdev)->vq, cb, opaque);
 }
 
 static int mvblk_set_vq_ready(MdevDevice *mdev, uint16_t idx, bool ready)
 {
     MvblkDevice *b = to_mvblk(mdev);
-    MvblkQueue *vq = &b->vq;
-    int r;
 
     if (!ready) {
         /* The driver takes the queue back: nothing may be in flight. */
         b->epoch++;
         mvblk_drain(b);
-        vring_reset(&vq->ring);
-        vring_dma_set_ring(&b->dma, 0, NULL);
-        vq->ready = false;
-        return 0;
     }
-    vq->cfg.features = b->features;
-    r = vring_setup(&vq->ring, &vq->cfg);
-    if (r < 0) {
-        qemu_log_mask(LOG_GUEST_ERROR, "mvblk %s: queue %u: %s\n",
-                      mvblk_name(b), idx, vring_strerror(-r));
-        return -EINVAL;
-    }
-    vring_dma_set_ring(&b->dma, 0, &vq->cfg);
-    vq->ready = true;
-    return 0;
+    return mdev_vq_set_ready(&b->vq, ready, b->features);
 }
 
 static bool mvblk_get_vq_ready(MdevDevice *mdev, uint16_t idx)
@@ -836,49 +801,21 @@ static bool mvblk_get_vq_ready(MdevDevice *mdev, uint16_t idx)
     return to_mvblk(mdev)->vq.ready;
 }
 
-/* The engine keeps packed wrap counters in bit 15 of its state. */
-#define MVBLK_WRAP (1u << 15)
-
 static int mvblk_set_vq_state(MdevDevice *mdev, uint16_t idx,
                               const VirtioMdevVqState *state)
 {
     MvblkDevice *b = to_mvblk(mdev);
-    VringState s = {
-        .avail_idx = state->avail_index,
-        .used_idx = state->used_index,
-    };
 
     if (!QTAILQ_EMPTY(&b->inflight)) {
         return -EBUSY;
     }
-    if (mvblk_has(b, VIRTIO_F_RING_PACKED)) {
-        if ((s.avail_idx | s.used_idx) & MVBLK_WRAP) {
-            return -EINVAL;
-        }
-        s.avail_idx |= state->avail_wrap_counter ? MVBLK_WRAP : 0;
-        s.used_idx |= state->used_wrap_counter ? MVBLK_WRAP : 0;
-    } else {
-        s.inflight = s.avail_idx - s.used_idx;
-    }
-    return vring_set_state(&b->vq.ring, &s) < 0 ? -EINVAL : 0;
+    return mdev_vq_set_state(&b->vq, state);
 }
 
 static int mvblk_get_vq_state(MdevDevice *mdev, uint16_t idx,
                               VirtioMdevVqState *state)
 {
-    MvblkDevice *b = to_mvblk(mdev);
-    VringState s;
-
-    vring_get_state(&b->vq.ring, &s);
-    memset(state, 0, sizeof(*state));
-    state->avail_index = s.avail_idx;
-    state->used_index = s.used_idx;
-    if (mvblk_has(b, VIRTIO_F_RING_PACKED)) {
-        state->avail_index &= ~MVBLK_WRAP;
-        state->used_index &= ~MVBLK_WRAP;
-        state->avail_wrap_counter = s.avail_idx & MVBLK_WRAP;
-        state->used_wrap_counter = s.used_idx & MVBLK_WRAP;
-    }
+    mdev_vq_get_state(&to_mvblk(mdev)->vq, state);
     return 0;
 }
 
@@ -1012,24 +949,6 @@ static const VMStateDescription vmstate_mvblk_stats = {
     },
 };
 
-static const VMStateDescription vmstate_mvblk_queue = {
-    .name = "mvblk/queue",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .fields = (const VMStateField[]) {
-        VMSTATE_BOOL(ready, MvblkQueue),
-        VMSTATE_UINT16(cfg.num, MvblkQueue),
-        VMSTATE_UINT64(cfg.desc, MvblkQueue),
-        VMSTATE_UINT64(cfg.driver, MvblkQueue),
-        VMSTATE_UINT64(cfg.device, MvblkQueue),
-        VMSTATE_UINT16(mig.avail_idx, MvblkQueue),
-        VMSTATE_UINT16(mig.used_idx, MvblkQueue),
-        VMSTATE_UINT16(mig.inflight, MvblkQueue),
-        VMSTATE_STRUCT(stats, MvblkQueue, 1, vmstate_mvblk_stats, MvblkStats),
-        VMSTATE_END_OF_LIST()
-    },
-};
-
 /*
  * Stopping the VM drains the block layer, so every request popped has
  * completed by the time the device is saved: the state is the ring
@@ -1044,41 +963,29 @@ static int mvblk_pre_save(void *opaque)
                      mvblk_name(b));
         return -EBUSY;
     }
-    vring_get_state(&b->vq.ring, &b->vq.mig);
+    mdev_vq_pre_save(&b->vq);
     return 0;
 }
 
 static int mvblk_post_load(void *opaque, int version_id)
 {
     MvblkDevice *b = opaque;
-    MvblkQueue *vq = &b->vq;
-    int r;
 
-    vring_reset(&vq->ring);
-    vring_dma_set_ring(&b->dma, 0, NULL);
     if (b->features & ~mvblk_offered(b)) {
-        error_report("mvblk %s: migrated features 0x%" PRIx64 " are not all "
-                     "offered here (0x%" PRIx64 ")", mvblk_name(b),
-                     b->features, mvblk_offered(b));
+        error_report("%s: migrated features 0x%" PRIx64 " are not all "
+                     "offered here (0x%" PRIx64 ")", b->name, b->features,
+                     mvblk_offered(b));
+        mdev_vq_reset(&b->vq);
         return -EINVAL;
     }
-    if (!vq->ready) {
-        return 0;
-    }
-    vq->cfg.features = b->features;
-    r = vring_setup(&vq->ring, &vq->cfg);
-    if (r == 0) {
-        r = vring_set_state(&vq->ring, &vq->mig);
-    }
-    if (r < 0 || vq->mig.inflight) {
-        error_report("mvblk %s: invalid migrated ring state: %s",
-                     mvblk_name(b), r < 0 ? vring_strerror(-r)
-                                          : "requests in flight");
-        vring_reset(&vq->ring);
-        vq->ready = false;
+    if (b->vq.ready && b->vq.mig.inflight) {
+        error_report("%s: migrated with requests in flight", b->name);
+        mdev_vq_reset(&b->vq);
         return -EINVAL;
     }
-    vring_dma_set_ring(&b->dma, 0, &vq->cfg);
+    if (mdev_vq_post_load(&b->vq, b->features) < 0) {
+        return -EINVAL;
+    }
     blk_set_enable_write_cache(b->blk, mvblk_has(b, VIRTIO_BLK_F_FLUSH));
     /* Work resumes when the VM runs (mvblk_vm_state_change). */
     return 0;
@@ -1095,7 +1002,8 @@ static const VMStateDescription vmstate_mvblk = {
         VMSTATE_UINT64(features, MvblkDevice),
         VMSTATE_UINT32(generation, MvblkDevice),
         VMSTATE_BOOL(broken, MvblkDevice),
-        VMSTATE_STRUCT(vq, MvblkDevice, 1, vmstate_mvblk_queue, MvblkQueue),
+        VMSTATE_STRUCT(vq, MvblkDevice, 1, vmstate_mdev_vq, MdevVq),
+        VMSTATE_STRUCT(stats, MvblkDevice, 1, vmstate_mvblk_stats, MvblkStats),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -1257,7 +1165,7 @@ static void mvblk_set_switch(Object *obj, Visitor *v, const char *name,
 
 static void mvblk_query_stats(MdevDevice *mdev, MdevQueueStatsList **stats)
 {
-    MvblkStats *st = &to_mvblk(mdev)->vq.stats;
+    MvblkStats *st = &to_mvblk(mdev)->stats;
     MdevQueueStats *s = g_new0(MdevQueueStats, 1);
 
     s->queue = 0;
@@ -1291,6 +1199,7 @@ static void mvblk_device_finalize(Object *obj)
     g_clear_pointer(&b->bh, qemu_bh_delete);
     vring_dma_destroy(&b->dma);
     mvblk_close(b);
+    g_free(b->name);
     g_free(b->drive);
     g_free(b->serial);
 }

@@ -39,6 +39,7 @@
 #include "standard-headers/linux/virtio_ring.h"
 #include "hw/qdev-core.h"
 #include "hw/virtio/virtio-mdev-ops.h"
+#include "hw/virtio/mdev-vq.h"
 #include "hw/virtio/vring-dma.h"
 #include "hw/virtio/vring-engine.h"
 #include "trace.h"
@@ -85,16 +86,6 @@ typedef struct MvnetStats {
     uint64_t interrupts;
 } MvnetStats;
 
-typedef struct MvnetQueue {
-    Vring ring;
-    VringConfig cfg;
-    VringState mig;             /* ring position, for migration */
-    bool ready;
-    VirtioMdevCallback *cb;
-    void *cb_opaque;
-    MvnetStats stats;
-} MvnetQueue;
-
 struct MvnetDevice {
     MdevDevice parent_obj;
 
@@ -115,7 +106,9 @@ struct MvnetDevice {
     uint32_t generation;
     bool broken;
     MACAddr mac;                /* in the config space; the driver may set it */
-    MvnetQueue vq[MVNET_NUM_QUEUES];
+    MdevVq vq[MVNET_NUM_QUEUES];
+    MvnetStats stats[MVNET_NUM_QUEUES];
+    char *name;                 /* "mvnet <uuid>", for messages */
     VirtioMdevCallback *config_cb;
     void *config_opaque;
     VringChain tx_chain;
@@ -159,7 +152,7 @@ static void mvnet_set_broken(MvnetDevice *n, unsigned q, VringError err)
     qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: queue %u: %s; device needs "
                   "reset\n", mvnet_name(n), q, vring_strerror(err));
     n->broken = true;
-    n->vq[q].stats.errors++;
+    n->stats[q].errors++;
     n->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
     mvnet_config_changed(n);
 }
@@ -174,15 +167,12 @@ static unsigned mvnet_hdr_len(MvnetDevice *n)
 
 static void mvnet_notify(MvnetDevice *n, unsigned q)
 {
-    MvnetQueue *vq = &n->vq[q];
+    int r = mdev_vq_notify(&n->vq[q]);
 
-    if (vring_flush(&vq->ring) != VRING_OK) {
-        mvnet_set_broken(n, q, VRING_ERR_MEM);
-        return;
-    }
-    if (vring_need_notify(&vq->ring) && vq->cb) {
-        vq->stats.interrupts++;
-        vq->cb(vq->cb_opaque);
+    if (r < 0) {
+        mvnet_set_broken(n, q, -r);
+    } else if (r) {
+        n->stats[q].interrupts++;
     }
 }
 
@@ -204,7 +194,7 @@ static void mvnet_unpop_rx(MvnetDevice *n, unsigned nrx)
 /* Move one transmitted frame into receive buffers; returns MVNET_*. */
 static int mvnet_loop_one(MvnetDevice *n)
 {
-    MvnetQueue *tx = &n->vq[MVNET_TX_QUEUE], *rx = &n->vq[MVNET_RX_QUEUE];
+    MdevVq *tx = &n->vq[MVNET_TX_QUEUE], *rx = &n->vq[MVNET_RX_QUEUE];
     VringChain *txc = &n->tx_chain;
     bool mrg = n->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
     unsigned hdr_len = mvnet_hdr_len(n);
@@ -225,11 +215,11 @@ static int mvnet_loop_one(MvnetDevice *n)
         qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: transmitted frame of %"
                       PRIu64 " bytes (header %u) is out of range\n",
                       mvnet_name(n), len, hdr_len);
-        tx->stats.errors++;
+        n->stats[MVNET_TX_QUEUE].errors++;
         goto complete_tx;
     }
     if (!n->link_up) {
-        tx->stats.drops++;
+        n->stats[MVNET_TX_QUEUE].drops++;
         goto complete_tx;
     }
 
@@ -258,7 +248,7 @@ static int mvnet_loop_one(MvnetDevice *n)
     if (got < len) {
         /* Without MRG_RXBUF the frame does not fit: an error, no truncation */
         mvnet_unpop_rx(n, nrx);
-        rx->stats.errors++;
+        n->stats[MVNET_RX_QUEUE].errors++;
         goto complete_tx;
     }
 
@@ -296,10 +286,10 @@ static int mvnet_loop_one(MvnetDevice *n)
         }
         off += chunk;
     }
-    rx->stats.packets++;
-    rx->stats.bytes += len - hdr_len;
-    tx->stats.packets++;
-    tx->stats.bytes += len - hdr_len;
+    n->stats[MVNET_RX_QUEUE].packets++;
+    n->stats[MVNET_RX_QUEUE].bytes += len - hdr_len;
+    n->stats[MVNET_TX_QUEUE].packets++;
+    n->stats[MVNET_TX_QUEUE].bytes += len - hdr_len;
 
 complete_tx:
     if (vring_fill(&tx->ring, txc, 0) != VRING_OK) {
@@ -312,7 +302,7 @@ complete_tx:
 /* Execute one control command; returns VIRTIO_NET_OK or VIRTIO_NET_ERR. */
 static uint8_t mvnet_ctrl_command(MvnetDevice *n, VringChain *c)
 {
-    MvnetQueue *cq = &n->vq[MVNET_CTRL_QUEUE];
+    MdevVq *cq = &n->vq[MVNET_CTRL_QUEUE];
     struct virtio_net_ctrl_hdr hdr;
     uint64_t data_len = c->out_len - sizeof(hdr);
     uint8_t data[ETH_ALEN];
@@ -356,7 +346,7 @@ static uint8_t mvnet_ctrl_command(MvnetDevice *n, VringChain *c)
  */
 static bool mvnet_ctrl(MvnetDevice *n, bool *more)
 {
-    MvnetQueue *cq = &n->vq[MVNET_CTRL_QUEUE];
+    MdevVq *cq = &n->vq[MVNET_CTRL_QUEUE];
     VringChain *c = &n->ctrl_chain;
     unsigned budget = MVNET_BURST;
     int r = 0;
@@ -373,10 +363,10 @@ static bool mvnet_ctrl(MvnetDevice *n, bool *more)
             qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: control command of %"
                           PRIu64 "+%" PRIu64 " bytes is malformed\n",
                           mvnet_name(n), c->out_len, c->in_len);
-            cq->stats.errors++;
+            n->stats[MVNET_CTRL_QUEUE].errors++;
         } else {
             ack = mvnet_ctrl_command(n, c);
-            cq->stats.packets++;
+            n->stats[MVNET_CTRL_QUEUE].packets++;
         }
         if (c->in_len && vring_chain_write(&cq->ring, c, 0, &ack, 1) != 1) {
             mvnet_set_broken(n, MVNET_CTRL_QUEUE, VRING_ERR_MEM);
@@ -399,7 +389,7 @@ static bool mvnet_ctrl(MvnetDevice *n, bool *more)
 static void mvnet_bh(void *opaque)
 {
     MvnetDevice *n = opaque;
-    MvnetQueue *tx = &n->vq[MVNET_TX_QUEUE], *rx = &n->vq[MVNET_RX_QUEUE];
+    MdevVq *tx = &n->vq[MVNET_TX_QUEUE], *rx = &n->vq[MVNET_RX_QUEUE];
     unsigned budget = MVNET_BURST;
     bool again = false, ctrl_more = false;
     int r = MVNET_DONE;
@@ -480,8 +470,10 @@ static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
     n->vmstate_change = qemu_add_vm_change_state_handler(
         mvnet_vm_state_change, n);
     vring_dma_init(&n->dma, host->dma_as, MVNET_NUM_QUEUES, "mvnet");
+    g_free(n->name);
+    n->name = g_strdup_printf("mvnet %s", mdev->uuid_str);
     for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
-        vring_init_mem(&n->vq[q].ring, &vring_dma_mem_ops, &n->dma);
+        mdev_vq_init(&n->vq[q], &n->dma, q, n->name);
     }
     if (!n->mac_set) {
         /* A unique locally administered address from the UUID. */
@@ -495,17 +487,13 @@ static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
 static int mvnet_set_vq_address(MdevDevice *mdev, uint16_t idx, uint64_t desc,
                                 uint64_t driver, uint64_t device)
 {
-    MvnetQueue *vq = &to_mvnet(mdev)->vq[idx];
-
-    vq->cfg.desc = desc;
-    vq->cfg.driver = driver;
-    vq->cfg.device = device;
+    mdev_vq_set_address(&to_mvnet(mdev)->vq[idx], desc, driver, device);
     return 0;
 }
 
 static void mvnet_set_vq_num(MdevDevice *mdev, uint16_t idx, uint32_t num)
 {
-    to_mvnet(mdev)->vq[idx].cfg.num = num;
+    mdev_vq_set_num(&to_mvnet(mdev)->vq[idx], num);
 }
 
 static uint16_t mvnet_get_vq_num_max(MdevDevice *mdev, uint16_t idx)
@@ -523,7 +511,7 @@ static void mvnet_kick_vq(MdevDevice *mdev, uint16_t idx)
 {
     MvnetDevice *n = to_mvnet(mdev);
 
-    n->vq[idx].stats.kicks++;
+    n->stats[idx].kicks++;
     if (!n->broken) {
         qemu_bh_schedule(n->bh);
     }
@@ -532,35 +520,15 @@ static void mvnet_kick_vq(MdevDevice *mdev, uint16_t idx)
 static void mvnet_set_vq_cb(MdevDevice *mdev, uint16_t idx,
                             VirtioMdevCallback *cb, void *opaque)
 {
-    MvnetQueue *vq = &to_mvnet(mdev)->vq[idx];
-
-    vq->cb = cb;
-    vq->cb_opaque = opaque;
+    mdev_vq_set_cb(&to_mvnet(mdev)->vq[idx], cb, opaque);
 }
 
+/* The ring uses the negotiated features and the driver's size. */
 static int mvnet_set_vq_ready(MdevDevice *mdev, uint16_t idx, bool ready)
 {
     MvnetDevice *n = to_mvnet(mdev);
-    MvnetQueue *vq = &n->vq[idx];
-    int err;
 
-    if (!ready) {
-        vring_reset(&vq->ring);
-        vring_dma_set_ring(&n->dma, idx, NULL);
-        vq->ready = false;
-        return 0;
-    }
-    /* The ring uses the negotiated features and the driver's size. */
-    vq->cfg.features = n->features;
-    err = vring_setup(&vq->ring, &vq->cfg);
-    if (err < 0) {
-        qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: queue %u: %s\n",
-                      mvnet_name(n), idx, vring_strerror(-err));
-        return -EINVAL;
-    }
-    vring_dma_set_ring(&n->dma, idx, &vq->cfg);
-    vq->ready = true;
-    return 0;
+    return mdev_vq_set_ready(&n->vq[idx], ready, n->features);
 }
 
 static bool mvnet_get_vq_ready(MdevDevice *mdev, uint16_t idx)
@@ -568,46 +536,16 @@ static bool mvnet_get_vq_ready(MdevDevice *mdev, uint16_t idx)
     return to_mvnet(mdev)->vq[idx].ready;
 }
 
-/* The engine keeps packed wrap counters in bit 15 of its state. */
-#define MVNET_WRAP (1u << 15)
-
 static int mvnet_set_vq_state(MdevDevice *mdev, uint16_t idx,
                               const VirtioMdevVqState *state)
 {
-    MvnetDevice *n = to_mvnet(mdev);
-    VringState s = {
-        .avail_idx = state->avail_index,
-        .used_idx = state->used_index,
-    };
-
-    if (mvnet_has(n, VIRTIO_F_RING_PACKED)) {
-        if ((s.avail_idx | s.used_idx) & MVNET_WRAP) {
-            return -EINVAL;
-        }
-        s.avail_idx |= state->avail_wrap_counter ? MVNET_WRAP : 0;
-        s.used_idx |= state->used_wrap_counter ? MVNET_WRAP : 0;
-    } else {
-        s.inflight = s.avail_idx - s.used_idx;
-    }
-    return vring_set_state(&n->vq[idx].ring, &s) == VRING_OK ? 0 : -EINVAL;
+    return mdev_vq_set_state(&to_mvnet(mdev)->vq[idx], state);
 }
 
 static int mvnet_get_vq_state(MdevDevice *mdev, uint16_t idx,
                               VirtioMdevVqState *state)
 {
-    MvnetDevice *n = to_mvnet(mdev);
-    VringState s;
-
-    vring_get_state(&n->vq[idx].ring, &s);
-    memset(state, 0, sizeof(*state));
-    state->avail_index = s.avail_idx;
-    state->used_index = s.used_idx;
-    if (mvnet_has(n, VIRTIO_F_RING_PACKED)) {
-        state->avail_index &= ~MVNET_WRAP;
-        state->used_index &= ~MVNET_WRAP;
-        state->avail_wrap_counter = s.avail_idx & MVNET_WRAP;
-        state->used_wrap_counter = s.used_idx & MVNET_WRAP;
-    }
+    mdev_vq_get_state(&to_mvnet(mdev)->vq[idx], state);
     return 0;
 }
 
@@ -685,12 +623,7 @@ static void mvnet_reset(MdevDevice *mdev)
         qemu_bh_cancel(n->bh);
     }
     for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
-        vring_reset(&n->vq[q].ring);
-        if (vring_dma_active(&n->dma)) {
-            vring_dma_set_ring(&n->dma, q, NULL);
-        }
-        n->vq[q].ready = false;
-        memset(&n->vq[q].cfg, 0, sizeof(n->vq[q].cfg));
+        mdev_vq_reset(&n->vq[q]);
     }
     n->status = 0;
     n->features = 0;
@@ -778,30 +711,12 @@ static const VMStateDescription vmstate_mvnet_stats = {
     },
 };
 
-static const VMStateDescription vmstate_mvnet_queue = {
-    .name = "mvnet/queue",
-    .version_id = 2,
-    .minimum_version_id = 1,
-    .fields = (const VMStateField[]) {
-        VMSTATE_BOOL(ready, MvnetQueue),
-        VMSTATE_UINT16(cfg.num, MvnetQueue),
-        VMSTATE_UINT64(cfg.desc, MvnetQueue),
-        VMSTATE_UINT64(cfg.driver, MvnetQueue),
-        VMSTATE_UINT64(cfg.device, MvnetQueue),
-        VMSTATE_UINT16(mig.avail_idx, MvnetQueue),
-        VMSTATE_UINT16(mig.used_idx, MvnetQueue),
-        VMSTATE_UINT16_V(mig.inflight, MvnetQueue, 2),
-        VMSTATE_STRUCT(stats, MvnetQueue, 1, vmstate_mvnet_stats, MvnetStats),
-        VMSTATE_END_OF_LIST()
-    },
-};
-
 static int mvnet_pre_save(void *opaque)
 {
     MvnetDevice *n = opaque;
 
     for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
-        vring_get_state(&n->vq[q].ring, &n->vq[q].mig);
+        mdev_vq_pre_save(&n->vq[q]);
     }
     return 0;
 }
@@ -812,23 +727,9 @@ static int mvnet_post_load(void *opaque, int version_id)
     MvnetDevice *n = opaque;
 
     for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
-        MvnetQueue *vq = &n->vq[q];
-
-        vring_reset(&vq->ring);
-        if (!vq->ready) {
-            continue;
-        }
-        vq->cfg.features = n->features;
-        if (vring_setup(&vq->ring, &vq->cfg) != VRING_OK ||
-            vring_set_state(&vq->ring, &vq->mig) != VRING_OK) {
-            error_report("mvnet %s: queue %u: invalid migrated ring state",
-                         mvnet_name(n), q);
-            /* Nothing half-loaded stays in use. */
-            vring_reset(&vq->ring);
-            vq->ready = false;
+        if (mdev_vq_post_load(&n->vq[q], n->features) < 0) {
             return -EINVAL;
         }
-        vring_dma_set_ring(&n->dma, q, &vq->cfg);
     }
     /*
      * Work that was waiting (e.g. for RX buffers) resumes when the VM runs
@@ -839,8 +740,8 @@ static int mvnet_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_mvnet = {
     .name = "mvnet",
-    .version_id = 2,
-    .minimum_version_id = 1,
+    .version_id = 3,
+    .minimum_version_id = 3,
     .pre_save = mvnet_pre_save,
     .post_load = mvnet_post_load,
     .fields = (const VMStateField[]) {
@@ -850,8 +751,10 @@ static const VMStateDescription vmstate_mvnet = {
         VMSTATE_BOOL(link_up, MvnetDevice),
         VMSTATE_BOOL(broken, MvnetDevice),
         VMSTATE_BUFFER(mac.a, MvnetDevice),
-        VMSTATE_STRUCT_ARRAY(vq, MvnetDevice, MVNET_NUM_QUEUES, 2,
-                             vmstate_mvnet_queue, MvnetQueue),
+        VMSTATE_STRUCT_ARRAY(vq, MvnetDevice, MVNET_NUM_QUEUES, 3,
+                             vmstate_mdev_vq, MdevVq),
+        VMSTATE_STRUCT_ARRAY(stats, MvnetDevice, MVNET_NUM_QUEUES, 3,
+                             vmstate_mvnet_stats, MvnetStats),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -1052,8 +955,7 @@ static void mvnet_set_link(Object *obj, bool up, Error **errp)
 static void mvnet_get_stats(Object *obj, Visitor *v, const char *name,
                             void *opaque, Error **errp)
 {
-    MvnetQueue *vq = &MVNET_DEVICE(obj)->vq[(uintptr_t)opaque];
-    MvnetStats s = vq->stats;
+    MvnetStats s = MVNET_DEVICE(obj)->stats[(uintptr_t)opaque];
 
     if (!visit_start_struct(v, name, NULL, 0, errp)) {
         return;
@@ -1082,7 +984,7 @@ static void mvnet_query_stats(MdevDevice *mdev, MdevQueueStatsList **stats)
 
     for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
         MdevQueueStats *s = g_new0(MdevQueueStats, 1);
-        MvnetStats *st = &n->vq[q].stats;
+        MvnetStats *st = &n->stats[q];
 
         s->queue = q;
         s->name = g_strdup(names[q]);
@@ -1122,6 +1024,7 @@ static void mvnet_device_finalize(Object *obj)
         qemu_del_vm_change_state_handler(n->vmstate_change);
     }
     vring_dma_destroy(&n->dma);
+    g_free(n->name);
     vring_chain_free(&n->tx_chain);
     vring_chain_free(&n->ctrl_chain);
     for (unsigned i = 0; i < MVNET_MAX_RX_CHAINS; i++) {
