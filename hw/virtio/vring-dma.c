@@ -45,8 +45,10 @@ static void vring_dma_cache_add(VringDma *d, VringDmaCache *c,
     VringDmaArea *slot = &c->area[c->n];
 
     address_space_cache_init_empty(&slot->mrc);
+    /* Only RAM is cached: a ring elsewhere fails at its first access. */
     if (address_space_cache_init(&slot->mrc, d->as, a->addr, a->len,
-                                 a->is_write) < (int64_t)a->len) {
+                                 a->is_write) < (int64_t)a->len ||
+        !slot->mrc.ptr) {
         address_space_cache_destroy(&slot->mrc);
         return;
     }
@@ -143,6 +145,38 @@ static VringDmaArea *vring_dma_find(VringDmaCache *c, uint64_t addr,
     return NULL;
 }
 
+/*
+ * Copy between @buf and guest RAM at @addr, through mappings: like the
+ * rings, buffers are RAM only.  An access that reaches MMIO (another
+ * device's registers, MMCONFIG, this device's own window) or unassigned
+ * space fails, whatever context the backend runs in (a bottom half under
+ * the reentrancy guard, or a block layer completion without it).
+ */
+static bool vring_dma_rw_ram(VringDma *d, uint64_t addr, void *buf,
+                             uint64_t len, bool is_write)
+{
+    uint8_t *b = buf;
+
+    while (len) {
+        uint64_t l = len;
+        void *p = vring_dma_map(d, addr, &l, is_write);
+
+        if (!p) {
+            return false;
+        }
+        if (is_write) {
+            memcpy(p, b, l);
+        } else {
+            memcpy(b, p, l);
+        }
+        vring_dma_unmap(d, p, l, is_write, l);
+        addr += l;
+        b += l;
+        len -= l;
+    }
+    return true;
+}
+
 static bool vring_dma_read(void *opaque, uint64_t addr, void *buf,
                            uint64_t len)
 {
@@ -155,8 +189,7 @@ static bool vring_dma_read(void *opaque, uint64_t addr, void *buf,
         return address_space_read_cached(&a->mrc, addr - a->base, buf,
                                          len) == MEMTX_OK;
     }
-    return dma_memory_read(d->as, addr, buf, len,
-                           MEMTXATTRS_UNSPECIFIED) == MEMTX_OK;
+    return vring_dma_rw_ram(d, addr, buf, len, false);
 }
 
 static bool vring_dma_write(void *opaque, uint64_t addr, const void *buf,
@@ -176,8 +209,7 @@ static bool vring_dma_write(void *opaque, uint64_t addr, const void *buf,
         address_space_cache_invalidate(&a->mrc, addr - a->base, len);
         return true;
     }
-    return dma_memory_write(d->as, addr, buf, len,
-                            MEMTXATTRS_UNSPECIFIED) == MEMTX_OK;
+    return vring_dma_rw_ram(d, addr, (void *)buf, len, true);
 }
 
 /*
