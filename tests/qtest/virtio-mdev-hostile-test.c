@@ -1901,13 +1901,13 @@ static const Case cases[] = {
     { "stop-reset-cont", c_stop_reset_cont, CHECKED, CHECKED },
     { "map-change", c_map_change, CHECKED, CHECKED, NULL, NULL, NULL,
       true },
-    { "net/small-rx", c_net_small_rx, CHECKED, NA },
-    { "net/small-rx-mrg", c_net_small_rx_mrg, CHECKED, NA },
-    { "net/link-toggle", c_net_link_toggle, CHECKED, NA },
-    { "net/mrg-rx-smaller-than-header", c_net_mrg_tiny_rx, BROKEN, NA },
-    { "net/tx-rx-overlap", c_net_overlap, CHECKED, NA },
-    { "blk/data-over-status", c_blk_data_over_status, NA, CHECKED },
-    { "blk/data-over-used-ring", c_blk_data_over_used, NA, CHECKED },
+    { "small-rx", c_net_small_rx, CHECKED, NA },
+    { "small-rx-mrg", c_net_small_rx_mrg, CHECKED, NA },
+    { "link-toggle", c_net_link_toggle, CHECKED, NA },
+    { "mrg-rx-smaller-than-header", c_net_mrg_tiny_rx, BROKEN, NA },
+    { "tx-rx-overlap", c_net_overlap, CHECKED, NA },
+    { "data-over-status", c_blk_data_over_status, NA, CHECKED },
+    { "data-over-used-ring", c_blk_data_over_used, NA, CHECKED },
 };
 
 typedef struct Run {
