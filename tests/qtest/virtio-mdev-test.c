@@ -1546,6 +1546,17 @@ static char *run_tool(const char *cmd)
     return g_strstrip(g_steal_pointer(&out));
 }
 
+static char *G_GNUC_PRINTF(1, 2) run_toolf(const char *fmt, ...)
+{
+    g_autofree char *cmd = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    cmd = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    return run_tool(cmd);
+}
+
 static void test_fdt(void)
 {
     g_autofree char *dir = g_dir_make_tmp("virtio-mdev-XXXXXX", NULL);
@@ -1562,25 +1573,20 @@ static void test_fdt(void)
 
     /* Root-level nodes, 2-cell reg, level-high GIC SPIs from 112 */
     get = g_strdup_printf("fdtget -t x %s /virtio_mmio@c000000", dtb);
-    compat = run_tool(g_strdup_printf("fdtget %s /virtio_mmio@c000000 "
-                                      "compatible", dtb));
+    compat = run_toolf("fdtget %s /virtio_mmio@c000000 compatible", dtb);
     g_assert_cmpstr(compat, ==, "virtio,mmio");
-    reg = run_tool(g_strdup_printf("%s reg", get));
+    reg = run_toolf("%s reg", get);
     g_assert_cmpstr(reg, ==, "0 c000000 0 200");
-    irq = run_tool(g_strdup_printf("%s interrupts", get));
+    irq = run_toolf("%s interrupts", get);
     g_assert_cmpstr(irq, ==, "0 70 4");
-    props = run_tool(g_strdup_printf("fdtget -p %s /virtio_mmio@c000000",
-                                     dtb));
+    props = run_toolf("fdtget -p %s /virtio_mmio@c000000", dtb);
     g_assert_nonnull(strstr(props, "dma-coherent"));
-    reg2 = run_tool(g_strdup_printf("fdtget -t x %s /virtio_mmio@c000200 reg",
-                                    dtb));
+    reg2 = run_toolf("fdtget -t x %s /virtio_mmio@c000200 reg", dtb);
     g_assert_cmpstr(reg2, ==, "0 c000200 0 200");
-    irq2 = run_tool(g_strdup_printf("fdtget -t x %s /virtio_mmio@c000200 "
-                                    "interrupts", dtb));
+    irq2 = run_toolf("fdtget -t x %s /virtio_mmio@c000200 interrupts", dtb);
     g_assert_cmpstr(irq2, ==, "0 71 4");
     /* Nothing of ours under the platform bus node (AAVMF crashes on it). */
-    pbus = run_tool(g_strdup_printf("fdtget -l %s /platform-bus@c000000",
-                                    dtb));
+    pbus = run_toolf("fdtget -l %s /platform-bus@c000000", dtb);
     g_assert_true(!pbus || !strstr(pbus, "virtio"));
     unlink(dtb);
     rmdir(dir);
