@@ -4,7 +4,9 @@
 #
 #   make          build qemu-system-x86_64 and qemu-system-aarch64 (build/qemu)
 #   make demo     boot a Debian guest that uses the device and show what it saw
-#   make check    run every test (unit, qtest, guest); ends with "N passed, N failed"
+#   make check    run every test (unit, qtest, guest, and unit/qtest/qos again
+#                 under ASan+UBSan); ends with "N passed, N failed"
+#   make check-asan  build build/asan (ASan+UBSan) and run unit, qtest, qos on it
 #   make bench    run the benchmarks
 #   make clean    remove build products (keeps downloads and the upstream tree)
 #   make distclean  remove build/ entirely
@@ -14,6 +16,7 @@
 TOP       := $(CURDIR)
 BUILD     := $(TOP)/build
 QEMU_BUILD := $(BUILD)/qemu
+ASAN_BUILD := $(BUILD)/asan
 NINJA     ?= ninja
 JOBS      ?= $(shell nproc)
 
@@ -28,13 +31,20 @@ QEMU_BINS := qemu-system-x86_64 qemu-system-aarch64
 export CCACHE_NOHASHDIR := true
 export CCACHE_BASEDIR := $(TOP)
 
-.PHONY: all build configure demo check check-design check-unit check-qtest check-guest \
-        bench clean distclean
+.PHONY: all build build-asan configure demo check check-design check-unit \
+        check-qtest check-guest check-asan bench clean distclean
+
+# Each target is a sequence (configure, assemble, ninja, tests); ninja
+# parallelises.  Two configures or assemblies at once would share build/src.
+.NOTPARALLEL:
 
 all: build
 
 $(QEMU_BUILD)/build.ninja:
 	./configure
+
+$(ASAN_BUILD)/build.ninja:
+	./configure --asan
 
 configure: $(QEMU_BUILD)/build.ninja
 
@@ -44,10 +54,15 @@ build: $(QEMU_BUILD)/build.ninja
 	@scripts/assemble-tree.sh $(BUILD)/upstream $(BUILD)/src
 	$(NINJA) -C $(QEMU_BUILD) -j$(JOBS) $(QEMU_BINS) $(shell scripts/our-tests.sh targets $(QEMU_BUILD))
 
+# The same tree, targets and devices with QEMU's --enable-asan --enable-ubsan.
+build-asan: $(ASAN_BUILD)/build.ninja
+	@scripts/assemble-tree.sh $(BUILD)/upstream $(BUILD)/src
+	$(NINJA) -C $(ASAN_BUILD) -j$(JOBS) $(QEMU_BINS) $(shell scripts/our-tests.sh targets $(ASAN_BUILD))
+
 demo: build
 	tests/guest/demo.sh $(DEMO_ARCH)
 
-check: build
+check: build build-asan
 	@scripts/check.sh all
 
 check-design:
@@ -62,11 +77,14 @@ check-qtest: build
 check-guest: build
 	@GUEST_FILTER="$(GUEST_FILTER)" scripts/check.sh guest
 
+check-asan: build-asan
+	@scripts/check.sh asan
+
 bench: build
 	@scripts/bench.sh
 
 clean:
-	rm -rf $(QEMU_BUILD) $(BUILD)/guest/out $(BUILD)/logs
+	rm -rf $(QEMU_BUILD) $(ASAN_BUILD) $(BUILD)/guest/out $(BUILD)/logs
 
 distclean:
 	rm -rf $(BUILD)

@@ -11,10 +11,12 @@
 
 qemu_mdev_sources=/etc/apt/sources.list.d/qemu-mdev.sources
 
-# Packages from the machine's default suite.
+# Packages from the machine's default suite.  libasan8 and libubsan1 are
+# gcc 12's sanitizer runtimes for the ASan+UBSan build (gcc pulls them in;
+# named so that build does not depend on that).
 host_build_pkgs="gcc make pkg-config ninja-build libglib2.0-dev libfdt-dev
     libpixman-1-dev zlib1g-dev flex bison python3-venv dpkg-dev ccache
-    seabios qemu-efi-aarch64 xz-utils"
+    seabios qemu-efi-aarch64 xz-utils libasan8 libubsan1"
 # Packages needed by the guest tests (cross compiler, initramfs tools).
 host_guest_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio
     device-tree-compiler acpica-tools"
