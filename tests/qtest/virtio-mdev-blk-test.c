@@ -2000,12 +2000,12 @@ static void add_machine_tests(const char *m)
 
     for (size_t i = 0; i < G_N_ELEMENTS(tests); i++) {
         g_autofree char *path = NULL;
-        MachineTest *t = g_new(MachineTest, 1);  /* lives for the run */
+        MachineTest *t = g_new(MachineTest, 1);  /* glib frees it after */
 
         t->machine = m;
         t->fn = tests[i].fn;
         path = g_strdup_printf("/virtio-mdev-blk/%s/%s", m, tests[i].name);
-        qtest_add_data_func(path, t, run_machine_test);
+        qtest_add_data_func_full(path, t, run_machine_test, g_free);
     }
 }
 

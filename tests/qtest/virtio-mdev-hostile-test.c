@@ -1995,11 +1995,11 @@ static void add_tests(const char *m)
             if ((blk ? c->blk : c->net) == NA) {
                 continue;
             }
-            run = g_new(Run, 1);        /* lives as long as the test run */
+            run = g_new(Run, 1);        /* glib frees it after the test */
             *run = (Run) { c, m, blk };
             path = g_strdup_printf("/virtio-mdev-hostile/%s/%s/%s", m,
                                    blk ? "blk" : "net", c->name);
-            qtest_add_data_func(path, run, run_case);
+            qtest_add_data_func_full(path, run, run_case, g_free);
         }
     }
 }

@@ -1754,11 +1754,11 @@ static void add_machine_tests(const char *m)
             (tests[i].x86_only && is_arm())) {
             continue;
         }
-        t = g_new(MachineTest, 1);      /* lives as long as the test run */
+        t = g_new(MachineTest, 1);      /* glib frees it after the test */
         t->machine = m;
         t->fn = tests[i].fn;
         path = g_strdup_printf("/virtio-mdev/%s/%s", m, tests[i].name);
-        qtest_add_data_func(path, t, run_machine_test);
+        qtest_add_data_func_full(path, t, run_machine_test, g_free);
     }
 }
 
