@@ -43,6 +43,7 @@
 #include "standard-headers/linux/virtio_ids.h"
 #include "standard-headers/linux/virtio_ring.h"
 #include "hw/virtio/virtio-mdev-ops.h"
+#include "hw/virtio/mdev-switch.h"
 #include "hw/virtio/mdev-vq.h"
 #include "hw/virtio/vring-dma.h"
 #include "hw/virtio/vring-engine.h"
@@ -89,6 +90,24 @@ typedef struct MvblkStats {
 
 typedef struct MvblkReq MvblkReq;
 
+/* Feature switches: each instance property turns one feature off. */
+/* Bit -1: the GET_ID request. */
+static const MdevSwitch mvblk_switches[] = {
+    { "size-max", VIRTIO_BLK_F_SIZE_MAX, "Offer VIRTIO_BLK_F_SIZE_MAX" },
+    { "seg-max", VIRTIO_BLK_F_SEG_MAX, "Offer VIRTIO_BLK_F_SEG_MAX" },
+    { "blk-size", VIRTIO_BLK_F_BLK_SIZE, "Offer VIRTIO_BLK_F_BLK_SIZE" },
+    { "flush", VIRTIO_BLK_F_FLUSH, "Offer VIRTIO_BLK_F_FLUSH" },
+    { "topology", VIRTIO_BLK_F_TOPOLOGY, "Offer VIRTIO_BLK_F_TOPOLOGY" },
+    { "discard", VIRTIO_BLK_F_DISCARD, "Offer VIRTIO_BLK_F_DISCARD" },
+    { "write-zeroes", VIRTIO_BLK_F_WRITE_ZEROES,
+      "Offer VIRTIO_BLK_F_WRITE_ZEROES" },
+    { "indirect-desc", VIRTIO_RING_F_INDIRECT_DESC,
+      "Offer VIRTIO_RING_F_INDIRECT_DESC" },
+    { "event-idx", VIRTIO_RING_F_EVENT_IDX, "Offer VIRTIO_RING_F_EVENT_IDX" },
+    { "packed", VIRTIO_F_RING_PACKED, "Offer VIRTIO_F_RING_PACKED" },
+    { "get-id", -1, "Answer the GET_ID request (device serial)" },
+};
+
 struct MvblkDevice {
     MdevDevice parent_obj;
 
@@ -98,6 +117,12 @@ struct MvblkDevice {
     char *serial;
     uint64_t host_features;
     bool get_id;
+    struct {                    /* the source's, checked on load */
+        uint64_t host_features;
+        bool get_id;
+        uint64_t capacity;
+        bool read_only;
+    } mig_conf;
 
     /* bound */
     VirtioMdevHost host;
@@ -975,21 +1000,93 @@ static int mvblk_post_load(void *opaque, int version_id)
         error_report("%s: migrated features 0x%" PRIx64 " are not all "
                      "offered here (0x%" PRIx64 ")", b->name, b->features,
                      mvblk_offered(b));
-        mdev_vq_reset(&b->vq);
+        mvblk_reset(MDEV_DEVICE(b));
         return -EINVAL;
     }
     if (b->vq.ready && b->vq.mig.inflight) {
         error_report("%s: migrated with requests in flight", b->name);
-        mdev_vq_reset(&b->vq);
+        mvblk_reset(MDEV_DEVICE(b));
         return -EINVAL;
     }
     if (mdev_vq_post_load(&b->vq, b->features) < 0) {
+        mvblk_reset(MDEV_DEVICE(b));    /* nothing half-loaded stays */
         return -EINVAL;
     }
     blk_set_enable_write_cache(b->blk, mvblk_has(b, VIRTIO_BLK_F_FLUSH));
     /* Work resumes when the VM runs (mvblk_vm_state_change). */
     return 0;
 }
+
+/*
+ * The source's configuration, in a subsection: a destination whose disk
+ * differs refuses the stream naming the property.
+ */
+static int mvblk_conf_pre_save(void *opaque)
+{
+    MvblkDevice *b = opaque;
+
+    b->mig_conf.host_features = b->host_features;
+    b->mig_conf.get_id = b->get_id;
+    b->mig_conf.capacity = mvblk_capacity(b);
+    b->mig_conf.read_only = b->read_only;
+    return 0;
+}
+
+static int mvblk_conf_post_load(void *opaque, int version_id)
+{
+    MvblkDevice *b = opaque;
+    const char *disk = b->drive ? "drive" : "size";
+    bool ok = mdev_switch_check_migrated(b->name, mvblk_switches,
+                                         ARRAY_SIZE(mvblk_switches),
+                                         b->mig_conf.host_features,
+                                         b->host_features);
+
+    if (b->mig_conf.get_id != b->get_id) {
+        error_report("%s: property 'get-id' is %s on the migration source "
+                     "and %s here", b->name, b->mig_conf.get_id ? "on" : "off",
+                     b->get_id ? "on" : "off");
+        ok = false;
+    }
+    if (b->mig_conf.capacity != mvblk_capacity(b)) {
+        error_report("%s: property '%s': the disk has %" PRIu64 " sectors "
+                     "on the migration source and %" PRIu64 " here", b->name,
+                     disk, b->mig_conf.capacity, mvblk_capacity(b));
+        ok = false;
+    }
+    if (b->mig_conf.read_only != b->read_only) {
+        error_report("%s: property 'drive': the disk is %s on the migration "
+                     "source and %s here", b->name,
+                     b->mig_conf.read_only ? "read-only" : "writable",
+                     b->read_only ? "read-only" : "writable");
+        ok = false;
+    }
+    if (!ok) {
+        mvblk_reset(MDEV_DEVICE(b));
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static bool mvblk_conf_needed(void *opaque)
+{
+    return true;
+}
+
+static const VMStateDescription vmstate_mvblk_conf = {
+    .name = "mvblk/config",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = mvblk_conf_needed,
+    .pre_save = mvblk_conf_pre_save,
+    .post_load = mvblk_conf_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(mig_conf.host_features, MvblkDevice),
+        VMSTATE_BOOL(mig_conf.get_id, MvblkDevice),
+        VMSTATE_UINT64(mig_conf.capacity, MvblkDevice),
+        VMSTATE_BOOL(mig_conf.read_only, MvblkDevice),
+        VMSTATE_END_OF_LIST()
+    },
+};
 
 static const VMStateDescription vmstate_mvblk = {
     .name = "mvblk",
@@ -1005,6 +1102,10 @@ static const VMStateDescription vmstate_mvblk = {
         VMSTATE_STRUCT(vq, MvblkDevice, 1, vmstate_mdev_vq, MdevVq),
         VMSTATE_STRUCT(stats, MvblkDevice, 1, vmstate_mvblk_stats, MvblkStats),
         VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_mvblk_conf,
+        NULL
     },
 };
 
@@ -1110,33 +1211,10 @@ static void mvblk_set_size(Object *obj, Visitor *v, const char *name,
     }
 }
 
-/* Feature switches: each instance property turns one feature off. */
-typedef struct MvblkSwitch {
-    const char *name;
-    int bit;                    /* -1: the GET_ID request */
-    const char *description;
-} MvblkSwitch;
-
-static const MvblkSwitch mvblk_switches[] = {
-    { "size-max", VIRTIO_BLK_F_SIZE_MAX, "Offer VIRTIO_BLK_F_SIZE_MAX" },
-    { "seg-max", VIRTIO_BLK_F_SEG_MAX, "Offer VIRTIO_BLK_F_SEG_MAX" },
-    { "blk-size", VIRTIO_BLK_F_BLK_SIZE, "Offer VIRTIO_BLK_F_BLK_SIZE" },
-    { "flush", VIRTIO_BLK_F_FLUSH, "Offer VIRTIO_BLK_F_FLUSH" },
-    { "topology", VIRTIO_BLK_F_TOPOLOGY, "Offer VIRTIO_BLK_F_TOPOLOGY" },
-    { "discard", VIRTIO_BLK_F_DISCARD, "Offer VIRTIO_BLK_F_DISCARD" },
-    { "write-zeroes", VIRTIO_BLK_F_WRITE_ZEROES,
-      "Offer VIRTIO_BLK_F_WRITE_ZEROES" },
-    { "indirect-desc", VIRTIO_RING_F_INDIRECT_DESC,
-      "Offer VIRTIO_RING_F_INDIRECT_DESC" },
-    { "event-idx", VIRTIO_RING_F_EVENT_IDX, "Offer VIRTIO_RING_F_EVENT_IDX" },
-    { "packed", VIRTIO_F_RING_PACKED, "Offer VIRTIO_F_RING_PACKED" },
-    { "get-id", -1, "Answer the GET_ID request (device serial)" },
-};
-
 static void mvblk_get_switch(Object *obj, Visitor *v, const char *name,
                              void *opaque, Error **errp)
 {
-    const MvblkSwitch *sw = opaque;
+    const MdevSwitch *sw = opaque;
     MvblkDevice *b = MVBLK_DEVICE(obj);
     bool on = sw->bit < 0 ? b->get_id : b->host_features & (1ULL << sw->bit);
 
@@ -1146,7 +1224,7 @@ static void mvblk_get_switch(Object *obj, Visitor *v, const char *name,
 static void mvblk_set_switch(Object *obj, Visitor *v, const char *name,
                              void *opaque, Error **errp)
 {
-    const MvblkSwitch *sw = opaque;
+    const MdevSwitch *sw = opaque;
     MvblkDevice *b = MVBLK_DEVICE(obj);
     bool on;
 

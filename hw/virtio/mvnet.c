@@ -39,6 +39,7 @@
 #include "standard-headers/linux/virtio_ring.h"
 #include "hw/qdev-core.h"
 #include "hw/virtio/virtio-mdev-ops.h"
+#include "hw/virtio/mdev-switch.h"
 #include "hw/virtio/mdev-vq.h"
 #include "hw/virtio/vring-dma.h"
 #include "hw/virtio/vring-engine.h"
@@ -73,6 +74,22 @@ OBJECT_DECLARE_SIMPLE_TYPE(MvnetDevice, MVNET_DEVICE)
 #define MVNET_CTRL_FEATURES \
     ((1ULL << VIRTIO_NET_F_CTRL_RX) | (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR))
 
+/* Feature switches: each instance property turns one offered feature off. */
+static const MdevSwitch mvnet_switches[] = {
+    { "mrg-rxbuf", VIRTIO_NET_F_MRG_RXBUF, "Offer VIRTIO_NET_F_MRG_RXBUF" },
+    { "event-idx", VIRTIO_RING_F_EVENT_IDX, "Offer VIRTIO_RING_F_EVENT_IDX" },
+    { "indirect-desc", VIRTIO_RING_F_INDIRECT_DESC,
+      "Offer VIRTIO_RING_F_INDIRECT_DESC" },
+    { "status", VIRTIO_NET_F_STATUS, "Offer VIRTIO_NET_F_STATUS (link)" },
+    { "ctrl-vq", VIRTIO_NET_F_CTRL_VQ,
+      "Offer VIRTIO_NET_F_CTRL_VQ (a control queue)" },
+    { "ctrl-rx", VIRTIO_NET_F_CTRL_RX,
+      "Offer VIRTIO_NET_F_CTRL_RX (needs ctrl-vq)" },
+    { "ctrl-mac-addr", VIRTIO_NET_F_CTRL_MAC_ADDR,
+      "Offer VIRTIO_NET_F_CTRL_MAC_ADDR (needs ctrl-vq)" },
+    { "packed", VIRTIO_F_RING_PACKED, "Offer VIRTIO_F_RING_PACKED" },
+};
+
 struct MvnetParent {
     MdevParent parent_obj;
 };
@@ -95,6 +112,11 @@ struct MvnetDevice {
     uint16_t mtu;
     bool link_up;
     uint64_t host_features;
+    struct {                    /* the source's, checked on load */
+        uint64_t host_features;
+        MACAddr mac;
+        uint16_t mtu;
+    } mig_conf;
 
     /* runtime */
     VirtioMdevHost host;
@@ -726,8 +748,16 @@ static int mvnet_post_load(void *opaque, int version_id)
 {
     MvnetDevice *n = opaque;
 
+    if (n->features & ~mvnet_offered(n)) {
+        error_report("%s: migrated features 0x%" PRIx64 " are not all "
+                     "offered here (0x%" PRIx64 ")", n->name, n->features,
+                     mvnet_offered(n));
+        mvnet_reset(MDEV_DEVICE(n));
+        return -EINVAL;
+    }
     for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
         if (mdev_vq_post_load(&n->vq[q], n->features) < 0) {
+            mvnet_reset(MDEV_DEVICE(n));    /* nothing half-loaded stays */
             return -EINVAL;
         }
     }
@@ -737,6 +767,70 @@ static int mvnet_post_load(void *opaque, int version_id)
      */
     return 0;
 }
+
+/*
+ * The source's configuration travels in a subsection, so that a
+ * destination configured differently refuses the stream naming the
+ * property, instead of running the guest on a device it did not negotiate
+ * with.  A destination without an explicit 'mac' takes the source's.
+ */
+static int mvnet_conf_pre_save(void *opaque)
+{
+    MvnetDevice *n = opaque;
+
+    n->mig_conf.host_features = n->host_features;
+    n->mig_conf.mac = n->conf_mac;
+    n->mig_conf.mtu = n->mtu;
+    return 0;
+}
+
+static int mvnet_conf_post_load(void *opaque, int version_id)
+{
+    MvnetDevice *n = opaque;
+    bool ok = mdev_switch_check_migrated(n->name, mvnet_switches,
+                                         ARRAY_SIZE(mvnet_switches),
+                                         n->mig_conf.host_features,
+                                         n->host_features);
+
+    if (n->mig_conf.mtu != n->mtu) {
+        error_report("%s: property 'mtu' is %u on the migration source and "
+                     "%u here", n->name, n->mig_conf.mtu, n->mtu);
+        ok = false;
+    }
+    if (!n->mac_set) {
+        n->conf_mac = n->mig_conf.mac;
+    } else if (memcmp(&n->mig_conf.mac, &n->conf_mac, sizeof(MACAddr))) {
+        error_report("%s: property 'mac' is " MAC_FMT " on the migration "
+                     "source and " MAC_FMT " here", n->name,
+                     MAC_ARG(n->mig_conf.mac.a), MAC_ARG(n->conf_mac.a));
+        ok = false;
+    }
+    if (!ok) {
+        mvnet_reset(MDEV_DEVICE(n));
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static bool mvnet_conf_needed(void *opaque)
+{
+    return true;
+}
+
+static const VMStateDescription vmstate_mvnet_conf = {
+    .name = "mvnet/config",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = mvnet_conf_needed,
+    .pre_save = mvnet_conf_pre_save,
+    .post_load = mvnet_conf_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(mig_conf.host_features, MvnetDevice),
+        VMSTATE_BUFFER(mig_conf.mac.a, MvnetDevice),
+        VMSTATE_UINT16(mig_conf.mtu, MvnetDevice),
+        VMSTATE_END_OF_LIST()
+    },
+};
 
 static const VMStateDescription vmstate_mvnet = {
     .name = "mvnet",
@@ -756,6 +850,10 @@ static const VMStateDescription vmstate_mvnet = {
         VMSTATE_STRUCT_ARRAY(stats, MvnetDevice, MVNET_NUM_QUEUES, 3,
                              vmstate_mvnet_stats, MvnetStats),
         VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_mvnet_conf,
+        NULL
     },
 };
 
@@ -883,32 +981,10 @@ static void mvnet_set_host_features(Object *obj, Visitor *v, const char *name,
     n->host_features = val;
 }
 
-/* Feature switches: each instance property turns one offered feature off. */
-typedef struct MvnetSwitch {
-    const char *name;
-    unsigned bit;
-    const char *description;
-} MvnetSwitch;
-
-static const MvnetSwitch mvnet_switches[] = {
-    { "mrg-rxbuf", VIRTIO_NET_F_MRG_RXBUF, "Offer VIRTIO_NET_F_MRG_RXBUF" },
-    { "event-idx", VIRTIO_RING_F_EVENT_IDX, "Offer VIRTIO_RING_F_EVENT_IDX" },
-    { "indirect-desc", VIRTIO_RING_F_INDIRECT_DESC,
-      "Offer VIRTIO_RING_F_INDIRECT_DESC" },
-    { "status", VIRTIO_NET_F_STATUS, "Offer VIRTIO_NET_F_STATUS (link)" },
-    { "ctrl-vq", VIRTIO_NET_F_CTRL_VQ,
-      "Offer VIRTIO_NET_F_CTRL_VQ (a control queue)" },
-    { "ctrl-rx", VIRTIO_NET_F_CTRL_RX,
-      "Offer VIRTIO_NET_F_CTRL_RX (needs ctrl-vq)" },
-    { "ctrl-mac-addr", VIRTIO_NET_F_CTRL_MAC_ADDR,
-      "Offer VIRTIO_NET_F_CTRL_MAC_ADDR (needs ctrl-vq)" },
-    { "packed", VIRTIO_F_RING_PACKED, "Offer VIRTIO_F_RING_PACKED" },
-};
-
 static void mvnet_get_switch(Object *obj, Visitor *v, const char *name,
                              void *opaque, Error **errp)
 {
-    const MvnetSwitch *sw = opaque;
+    const MdevSwitch *sw = opaque;
     bool on = MVNET_DEVICE(obj)->host_features & (1ULL << sw->bit);
 
     visit_type_bool(v, name, &on, errp);
@@ -917,7 +993,7 @@ static void mvnet_get_switch(Object *obj, Visitor *v, const char *name,
 static void mvnet_set_switch(Object *obj, Visitor *v, const char *name,
                              void *opaque, Error **errp)
 {
-    const MvnetSwitch *sw = opaque;
+    const MdevSwitch *sw = opaque;
     MvnetDevice *n = MVNET_DEVICE(obj);
     bool on;
 
