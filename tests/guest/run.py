@@ -30,6 +30,8 @@ import tempfile
 import threading
 import time
 
+from churn import Churn, Qmp, make_qcow2
+
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 BUILD = os.path.join(TOP, 'build')
 QEMU_BUILD = os.path.join(BUILD, 'qemu')
@@ -207,43 +209,24 @@ def free_udp_port():
         return s.getsockname()[1]
 
 
-class Qmp:
-    """A minimal QMP client over a unix socket."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(path)
-        self.file = self.sock.makefile('rw')
-        json.loads(self.file.readline())           # greeting
-        self.cmd('qmp_capabilities')
-
-    def cmd(self, name, **args):
-        self.file.write(json.dumps({'execute': name, 'arguments': args})
-                        + '\n')
-        self.file.flush()
-        while True:
-            r = json.loads(self.file.readline())
-            if 'return' in r or 'error' in r:
-                return r
-
-    def close(self):
-        self.sock.close()
-
-
 CARRIER_UUID = '6b2e6a1c-1b2c-4d1e-9a51-0e3f0000ca11'
 
 # Size of the disk cases' image file (a raw image in the case's temp dir)
 DISK_SIZE = 32 << 20
+# Frames a churn case loops: enough for rounds while they stream
+CHURN_FRAMES = 30000
 
 
 class Case:
     """One guest boot: a machine setup, a NIC variant and guest options,
     and/or a disk: BLK is None (no disk), 'rw' or 'ro' (readonly=on); NET
-    False boots without a NIC."""
+    False boots without a NIC.  CHURN: while the guest streams, savevm/
+    loadvm and live-migrate it, round after round (churn.py); its disk is
+    then a qcow2 image (internal snapshots)."""
 
     def __init__(self, device, setup, variant='', props='', guest_opts=None,
                  count=None, legacy=False, carrier=False, features_off=(),
-                 net=True, blk=None, blk_props=''):
+                 net=True, blk=None, blk_props='', churn=False):
         self.device = device
         self.setup_name = setup
         self.setup = SETUPS[setup]
@@ -257,6 +240,7 @@ class Case:
         self.net = net
         self.blk = blk
         self.blk_props = blk_props
+        self.churn = churn
         if not net:
             self.guest_opts['lc_net'] = 0
         if blk:
@@ -286,7 +270,8 @@ class Case:
     def disk_args(self, image):
         """QEMU arguments for the disk on IMAGE (always virtio-mdev-blk, so
         always found as an MMIO transport)."""
-        drive = 'if=none,id=d0,file=%s,format=raw' % image
+        drive = 'if=none,id=d0,file=%s,format=%s' % (
+            image, 'qcow2' if self.churn else 'raw')
         if self.blk == 'ro':
             drive += ',readonly=on'
         dev = 'virtio-mdev-blk,drive=d0' + (',' + self.blk_props
@@ -495,6 +480,22 @@ def start_qemu(cmd):
             time.sleep(1)
 
 
+# A churn case must take the streaming guest through at least this many
+# rounds (savevm/loadvm and live migration alternate).
+CHURN_MIN_ROUNDS = 4
+
+
+def churn_starts(case, line):
+    """Rounds start when traffic does: loopback once the carrier is up, or
+    the disk check."""
+    return line.startswith('GUEST-CARRIER 1' if case.net else 'GUEST-DISK ')
+
+
+def churn_ends(case, line):
+    """... and end when the guest's last check reports."""
+    return line.startswith('GUEST-DISKCHECK ' if case.blk else 'LOOPCHECK')
+
+
 def run_case(case, args, echo=None):
     """Boot CASE; returns (ok, summary, log path)."""
     os.makedirs(LOGDIR, exist_ok=True)
@@ -509,14 +510,25 @@ def run_case(case, args, echo=None):
         if case.blk == 'ro':
             # what the guest must read back, and the image must keep
             write_pattern(image, DISK_SIZE)
+        elif case.blk and case.churn:
+            make_qcow2(cmd[0], image, DISK_SIZE)
         elif case.blk:
             with open(image, 'wb') as f:
                 f.truncate(DISK_SIZE)
         lines = []
+        churn = None
         with open(log, 'w') as logf:
             logf.write('# ' + ' '.join(cmd) + '\n')
             logf.flush()
-            proc = start_qemu(cmd)
+            if case.churn:
+                churn = proc = Churn(cmd, tmpdir, start_qemu,
+                                     lambda t: (logf.write(t + '\n'),
+                                                logf.flush()))
+                stream = churn.lines()
+            else:
+                proc = start_qemu(cmd)
+                stream = (raw.decode('utf-8', 'replace').rstrip('\r\n')
+                          for raw in proc.stdout)
             killed = threading.Event()
 
             def kill():
@@ -526,21 +538,27 @@ def run_case(case, args, echo=None):
             timer = threading.Timer(args.timeout, kill)
             timer.start()
             try:
-                for raw in proc.stdout:
-                    line = raw.decode('utf-8', 'replace').rstrip('\r\n')
+                for line in stream:
                     logf.write(line + '\n')
                     lines.append(line)
                     if line.startswith('GUEST-CARRIER-WAIT '):
                         set_link(tmpdir, line.endswith('up'), logf)
+                    if churn and churn_starts(case, line):
+                        churn.begin()
+                    if churn and churn_ends(case, line):
+                        churn.end()
                     if echo and (line.startswith(('GUEST-', 'LOOPCHECK'))):
                         echo(line)
-                proc.wait()
+                returncode = proc.returncode if churn else proc.wait()
+                if churn:
+                    churn.end()
             finally:
                 timer.cancel()
             timed_out = killed.is_set()
-        if case.blk and not timed_out:
+        if case.blk and not timed_out and not case.churn:
             # QEMU has exited: what the guest wrote must be in the file
             # (a read-only disk: the file must still be the pattern).
+            # (A churn case's qcow2 image is checked by the guest only.)
             image_error = compare_pattern(image, DISK_SIZE)
         secs = time.monotonic() - start
 
@@ -570,8 +588,14 @@ def run_case(case, args, echo=None):
         errors.append('guest did not finish')
     elif 'rc=0' not in done:
         errors.append(done)
-    if proc.returncode not in (0, None) and not timed_out:
-        errors.append('qemu exited with %d' % proc.returncode)
+    if returncode not in (0, None) and not timed_out:
+        errors.append('qemu exited with %d' % returncode)
+    if churn:
+        if churn.error:
+            errors.append('churn: ' + churn.error)
+        elif len(churn.rounds) < CHURN_MIN_ROUNDS:
+            errors.append('churn: only %d rounds while the guest streamed'
+                          % len(churn.rounds))
 
     if errors:
         return False, '; '.join(errors), log, secs
@@ -580,12 +604,17 @@ def run_case(case, args, echo=None):
         kv = parse_kv(res)
         summary.append('frames=%s fps=%s mbps=%s' % (kv['sent'], kv['fps'],
                                                      kv['mbps']))
+    if churn:
+        summary.append('savevm+loadvm=%d migrations=%d'
+                       % (churn.rounds.count('savevm'),
+                          churn.rounds.count('migrate')))
     if case.blk:
         kv = parse_kv(first('GUEST-DISKCHECK '))
         summary.append('disk=%dMiB/%s write=%s readback=%s image=%s '
                        'disk-secs=%s'
                        % (DISK_SIZE >> 20, case.blk, kv['write'],
                           kv['readback'],
+                          'qcow2' if case.churn else
                           'pattern' if case.blk == 'rw' else 'unchanged',
                           kv['secs']))
     return True, ' '.join(summary), log, secs
@@ -657,6 +686,12 @@ def all_cases():
         # both devices in one guest (what 'make demo' shows)
         cases += [Case('mdev', s, 'net-blk', blk='rw')
                   for s in ('aarch64-virt-dt', 'x86_64-q35')]
+        # both streaming through savevm/loadvm and live migrations, split
+        # and packed rings (packed is the default)
+        cases += [Case('mdev', s, 'churn' + v, props, count=CHURN_FRAMES,
+                       blk='rw', blk_props=props, churn=True)
+                  for s in ('aarch64-virt-dt', 'x86_64-q35')
+                  for v, props in (('', ''), ('-split', 'packed=off'))]
     return cases
 
 
