@@ -165,18 +165,23 @@ static void mvnet_config_changed(MvnetDevice *n)
     }
 }
 
-/* A guest broke the rules: stop until reset and tell the driver. */
-static void mvnet_set_broken(MvnetDevice *n, unsigned q, VringError err)
+/* A guest broke the rules (@why): stop until reset and tell the driver. */
+static void mvnet_set_broken_why(MvnetDevice *n, unsigned q, const char *why)
 {
     if (n->broken) {
         return;
     }
     qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: queue %u: %s; device needs "
-                  "reset\n", mvnet_name(n), q, vring_strerror(err));
+                  "reset\n", mvnet_name(n), q, why);
     n->broken = true;
     n->stats[q].errors++;
     n->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
     mvnet_config_changed(n);
+}
+
+static void mvnet_set_broken(MvnetDevice *n, unsigned q, VringError err)
+{
+    mvnet_set_broken_why(n, q, vring_strerror(err));
 }
 
 static unsigned mvnet_hdr_len(MvnetDevice *n)
@@ -272,6 +277,19 @@ static int mvnet_loop_one(MvnetDevice *n)
         mvnet_unpop_rx(n, nrx);
         n->stats[MVNET_RX_QUEUE].errors++;
         goto complete_tx;
+    }
+    if (n->rx_chains[0].in_len < hdr_len) {
+        /* virtio 1.2, 5.1.6.3.1: each buffer holds at least the header. */
+        g_autofree char *why = g_strdup_printf("receive buffer of %" PRIu64
+                                               " bytes is smaller than the "
+                                               "%u-byte header",
+                                               n->rx_chains[0].in_len,
+                                               hdr_len);
+
+        mvnet_unpop_rx(n, nrx);
+        vring_unpop(&tx->ring, txc);
+        mvnet_set_broken_why(n, MVNET_RX_QUEUE, why);
+        return MVNET_BROKEN;
     }
 
     for (unsigned i = 0; i < nrx; i++) {

@@ -215,6 +215,17 @@ static void virtio_mdev_set_status(VirtioMdevTransport *t, uint32_t val)
         virtio_mdev_device_reset(t);
         return;
     }
+    if (val > UINT8_MAX) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: status 0x%x has bits above the "
+                      "status byte: ignored\n", vm_name(t), val);
+        return;
+    }
+    if (val & ~old & VIRTIO_CONFIG_S_NEEDS_RESET) {
+        /* The device's to set (virtio 1.2, 2.1): keep the driver's bits. */
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: the driver set DEVICE_NEEDS_RESET:"
+                      " bit ignored\n", vm_name(t));
+        val &= ~VIRTIO_CONFIG_S_NEEDS_RESET;
+    }
     if (!virtio_mdev_status_ok(t, old, val)) {
         return;
     }

@@ -414,6 +414,15 @@ static void test_status_rules(void)
     wr(&d, VIRTIO_MMIO_STATUS, S_ACK_DRIVER);
     wr(&d, VIRTIO_MMIO_STATUS, S_ACK_DRIVER | VIRTIO_CONFIG_S_DRIVER_OK);
     g_assert_cmphex(rd(&d, VIRTIO_MMIO_STATUS), ==, S_ACK_DRIVER);
+    /*
+     * DEVICE_NEEDS_RESET is the device's to set: a driver's is dropped
+     * (before, it was stored and the device looked broken); bits above
+     * the status byte are no status.
+     */
+    wr(&d, VIRTIO_MMIO_STATUS, S_ACK_DRIVER | VIRTIO_CONFIG_S_NEEDS_RESET);
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_STATUS), ==, S_ACK_DRIVER);
+    wr(&d, VIRTIO_MMIO_STATUS, 0x100 | S_ACK_DRIVER);
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_STATUS), ==, S_ACK_DRIVER);
 
     /* Without MRG_RXBUF; then try to add it after FEATURES_OK. */
     dev_start(&d, BASE_FEATURES);
