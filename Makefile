@@ -7,6 +7,9 @@
 #   make check    run every test (unit, qtest, guest, and unit/qtest/qos again
 #                 under ASan+UBSan); ends with "N passed, N failed"
 #   make check-asan  build build/asan (ASan+UBSan) and run unit, qtest, qos on it
+#   make fuzz     build QEMU's generic-fuzz targets (clang, libFuzzer) in
+#                 build/fuzz; make fuzz FUZZ_SECONDS=N runs each of our
+#                 configs for N seconds
 #   make bench    run the benchmarks
 #   make clean    remove build products (keeps downloads and the upstream tree)
 #   make distclean  remove build/ entirely
@@ -17,12 +20,15 @@ TOP       := $(CURDIR)
 BUILD     := $(TOP)/build
 QEMU_BUILD := $(BUILD)/qemu
 ASAN_BUILD := $(BUILD)/asan
+FUZZ_BUILD := $(BUILD)/fuzz
 NINJA     ?= ninja
 JOBS      ?= $(shell nproc)
 
 # Guest test selection, e.g. make check-guest GUEST_FILTER=aarch64
 GUEST_FILTER ?=
 DEMO_ARCH ?= aarch64
+# make fuzz FUZZ_SECONDS=1800 runs each fuzzing config for 30 minutes
+FUZZ_SECONDS ?=
 
 QEMU_BINS := qemu-system-x86_64 qemu-system-aarch64
 
@@ -32,7 +38,7 @@ export CCACHE_NOHASHDIR := true
 export CCACHE_BASEDIR := $(TOP)
 
 .PHONY: all build build-asan configure demo check check-design check-unit \
-        check-qtest check-guest check-asan bench clean distclean
+        check-qtest check-guest check-asan fuzz bench clean distclean
 
 # Each target is a sequence (configure, assemble, ninja, tests); ninja
 # parallelises.  Two configures or assemblies at once would share build/src.
@@ -46,6 +52,9 @@ $(QEMU_BUILD)/build.ninja:
 $(ASAN_BUILD)/build.ninja:
 	./configure --asan
 
+$(FUZZ_BUILD)/build.ninja:
+	./configure --fuzz
+
 configure: $(QEMU_BUILD)/build.ninja
 
 # Re-link the overlay (new files of ours) and re-apply a changed patch
@@ -58,6 +67,12 @@ build: $(QEMU_BUILD)/build.ninja
 build-asan: $(ASAN_BUILD)/build.ninja
 	@scripts/assemble-tree.sh $(BUILD)/upstream $(BUILD)/src
 	$(NINJA) -C $(ASAN_BUILD) -j$(JOBS) $(QEMU_BINS) $(shell scripts/our-tests.sh targets $(ASAN_BUILD))
+
+# QEMU's libFuzzer targets, with our configs (patches/0006).
+fuzz: $(FUZZ_BUILD)/build.ninja
+	@scripts/assemble-tree.sh $(BUILD)/upstream $(BUILD)/src
+	$(NINJA) -C $(FUZZ_BUILD) -j$(JOBS) qemu-fuzz-x86_64 qemu-fuzz-aarch64
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 demo: build
 	tests/guest/demo.sh $(DEMO_ARCH)
@@ -84,7 +99,7 @@ bench: build
 	@scripts/bench.sh
 
 clean:
-	rm -rf $(QEMU_BUILD) $(ASAN_BUILD) $(BUILD)/guest/out $(BUILD)/logs
+	rm -rf $(QEMU_BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BUILD)/guest/out $(BUILD)/logs
 
 distclean:
 	rm -rf $(BUILD)

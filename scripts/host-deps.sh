@@ -20,6 +20,9 @@ host_build_pkgs="gcc make pkg-config ninja-build libglib2.0-dev libfdt-dev
 # Packages needed by the guest tests (cross compiler, initramfs tools).
 host_guest_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio
     device-tree-compiler acpica-tools"
+# Packages for the fuzzing build only (configure --fuzz): clang and its
+# libFuzzer runtime, which QEMU's --enable-fuzzing needs.
+host_fuzz_pkgs="clang libclang-rt-14-dev"
 # Packages that must come from bookworm-backports.
 host_backports_pkgs="meson qemu-system-data"
 
@@ -82,6 +85,7 @@ host_deps_install() {
     local guest=$1 pkgs missing bp_missing need_arch=no text update=no
     pkgs=$host_build_pkgs
     [ "$guest" = yes ] && pkgs="$pkgs $host_guest_pkgs"
+    [ "${host_deps_fuzz:-no}" = yes ] && pkgs="$pkgs $host_fuzz_pkgs"
     # shellcheck disable=SC2086
     missing=$(_hd_missing $pkgs)
     bp_missing=""
