@@ -4,8 +4,10 @@
 #
 #   make          build qemu-system-x86_64 and qemu-system-aarch64 (build/qemu)
 #   make demo     boot a Debian guest that uses the device and show what it saw
-#   make check    run every test (unit, qtest, guest, and unit/qtest/qos again
-#                 under ASan+UBSan); ends with "N passed, N failed"
+#   make check    run every check (design rules, checkpatch, unit, qtest,
+#                 qos, guest, and unit/qtest/qos again under ASan+UBSan);
+#                 ends with "N passed, N failed"
+#   make checkpatch  QEMU's checkpatch.pl on our files and patches
 #   make check-asan  build build/asan (ASan+UBSan) and run unit, qtest, qos on it
 #   make fuzz     build QEMU's generic-fuzz targets (clang, libFuzzer) in
 #                 build/fuzz; make fuzz FUZZ_SECONDS=N runs each of our
@@ -38,7 +40,8 @@ export CCACHE_NOHASHDIR := true
 export CCACHE_BASEDIR := $(TOP)
 
 .PHONY: all build build-asan configure demo check check-design check-unit \
-        check-qtest check-guest check-asan fuzz bench clean distclean
+        check-qtest check-guest check-asan checkpatch fuzz bench clean \
+        distclean
 
 # Each target is a sequence (configure, assemble, ninja, tests); ninja
 # parallelises.  Two configures or assemblies at once would share build/src.
@@ -82,6 +85,10 @@ check: build build-asan
 
 check-design:
 	@scripts/check.sh design
+
+# QEMU's scripts/checkpatch.pl on our C files and patches (in make check).
+checkpatch: $(QEMU_BUILD)/build.ninja
+	@scripts/check.sh checkpatch
 
 check-unit: build
 	@scripts/check.sh unit

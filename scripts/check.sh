@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# check.sh [SUITE...]   SUITE: all (the default) design unit qtest qos guest asan
+# check.sh [SUITE...]   SUITE: all (the default) design checkpatch unit qtest
+#                                qos guest asan
 # Runs our test suites and ends with one line "N passed, N failed" over every
 # test case run.  Exit status 0 only when nothing failed.
 #   design: scripts/check-design.sh, the layering rules (grep, TAP)
+#   checkpatch: scripts/checkpatch.sh, QEMU's checkpatch.pl on our C files
+#          and patches (TAP)
 #   unit:  tests/unit/test-*  (glib tests, TAP)
 #   qtest: tests/qtest/*-test, once per emulator (x86_64, aarch64), TAP
 #   qos:   upstream's qos-test (aarch64), only the paths through our libqos
@@ -27,11 +30,13 @@ passed=0
 failed=0
 
 suites=" ${*:-all} "
-[ "$suites" = " all " ] && suites=" design unit qtest qos guest asan "
+[ "$suites" = " all " ] &&
+    suites=" design checkpatch unit qtest qos guest asan "
 for s in $suites; do
     case "$s" in
-    design|unit|qtest|qos|guest|asan) ;;
-    *) echo "usage: $0 [all|design|unit|qtest|qos|guest|asan]..." >&2; exit 2 ;;
+    design|checkpatch|unit|qtest|qos|guest|asan) ;;
+    *) echo "usage: $0 [all|design|checkpatch|unit|qtest|qos|guest|asan]..." >&2
+       exit 2 ;;
     esac
 done
 want() { [[ "$suites" == *" $1 "* ]]; }
@@ -205,6 +210,12 @@ if want design; then
     echo "design: layering rules"
     "$top/scripts/check-design.sh" > "$logs/design.tap" 2>&1
     tap_count "$logs/design.tap"
+fi
+
+if want checkpatch; then
+    echo "checkpatch: QEMU's scripts/checkpatch.pl on our files and patches"
+    "$top/scripts/checkpatch.sh" > "$logs/checkpatch.tap" 2>&1
+    tap_count "$logs/checkpatch.tap"
 fi
 
 want unit && suite_unit
