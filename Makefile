@@ -4,10 +4,12 @@
 #
 #   make          build qemu-system-x86_64 and qemu-system-aarch64 (build/qemu)
 #   make demo     boot a Debian guest that uses the device and show what it saw
-#   make check    run every check (design rules, checkpatch, unit, qtest,
-#                 qos, guest, and unit/qtest/qos again under ASan+UBSan);
+#   make check    run every check (design rules, checkpatch, the manual,
+#                 unit, qtest, qos, guest, and unit/qtest/qos again under
+#                 ASan+UBSan);
 #                 ends with "N passed, N failed"
 #   make checkpatch  QEMU's checkpatch.pl on our files and patches
+#   make docs     build QEMU's manual with our pages (build/qemu/docs/manual)
 #   make check-asan  build build/asan (ASan+UBSan) and run unit, qtest, qos on it
 #   make fuzz     build QEMU's generic-fuzz targets (clang, libFuzzer) in
 #                 build/fuzz; make fuzz FUZZ_SECONDS=N runs each of our
@@ -40,8 +42,8 @@ export CCACHE_NOHASHDIR := true
 export CCACHE_BASEDIR := $(TOP)
 
 .PHONY: all build build-asan configure demo check check-design check-unit \
-        check-qtest check-guest check-asan checkpatch fuzz bench clean \
-        distclean
+        check-qtest check-guest check-asan checkpatch docs fuzz bench \
+        clean distclean
 
 # Each target is a sequence (configure, assemble, ninja, tests); ninja
 # parallelises.  Two configures or assemblies at once would share build/src.
@@ -64,12 +66,12 @@ configure: $(QEMU_BUILD)/build.ninja
 # series before every build; both are no-ops when nothing changed.
 build: $(QEMU_BUILD)/build.ninja
 	@scripts/assemble-tree.sh $(BUILD)/upstream $(BUILD)/src
-	$(NINJA) -C $(QEMU_BUILD) -j$(JOBS) $(QEMU_BINS) $(shell scripts/our-tests.sh targets $(QEMU_BUILD))
+	$(NINJA) -C $(QEMU_BUILD) -j$(JOBS) $(QEMU_BINS) $(shell scripts/our-tests.sh targets)
 
 # The same tree, targets and devices with QEMU's --enable-asan --enable-ubsan.
 build-asan: $(ASAN_BUILD)/build.ninja
 	@scripts/assemble-tree.sh $(BUILD)/upstream $(BUILD)/src
-	$(NINJA) -C $(ASAN_BUILD) -j$(JOBS) $(QEMU_BINS) $(shell scripts/our-tests.sh targets $(ASAN_BUILD))
+	$(NINJA) -C $(ASAN_BUILD) -j$(JOBS) $(QEMU_BINS) $(shell scripts/our-tests.sh targets)
 
 # QEMU's libFuzzer targets, with our configs (patches/0006).
 fuzz: $(FUZZ_BUILD)/build.ninja
@@ -85,6 +87,13 @@ check: build build-asan
 
 check-design:
 	@scripts/check.sh design
+
+# QEMU's manual with our pages and QAPI schema, Sphinx warnings as errors.
+docs: $(QEMU_BUILD)/build.ninja
+	@scripts/assemble-tree.sh $(BUILD)/upstream $(BUILD)/src
+	$(NINJA) -C $(QEMU_BUILD) -j$(JOBS) sphinxdocs
+	@echo "docs: open build/qemu/docs/manual/index.html;" \
+	      "ours: system/devices/virtio-mdev.html, devel/virtio-mdev-design.html"
 
 # QEMU's scripts/checkpatch.pl on our C files and patches (in make check).
 checkpatch: $(QEMU_BUILD)/build.ninja

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# check.sh [SUITE...]   SUITE: all (the default) design checkpatch unit qtest
-#                                qos guest asan
+# check.sh [SUITE...]   SUITE: all (the default) design checkpatch docs unit
+#                                qtest qos guest asan
 # Runs our test suites and ends with one line "N passed, N failed" over every
 # test case run.  Exit status 0 only when nothing failed.
 #   design: scripts/check-design.sh, the layering rules (grep, TAP)
 #   checkpatch: scripts/checkpatch.sh, QEMU's checkpatch.pl on our C files
 #          and patches (TAP)
+#   docs:  scripts/check-docs.sh, QEMU's manual with our pages and schema,
+#          Sphinx warnings as errors (TAP)
 #   unit:  tests/unit/test-*  (glib tests, TAP)
 #   qtest: tests/qtest/*-test, once per emulator (x86_64, aarch64), TAP
 #   qos:   upstream's qos-test (aarch64), only the paths through our libqos
@@ -31,11 +33,11 @@ failed=0
 
 suites=" ${*:-all} "
 [ "$suites" = " all " ] &&
-    suites=" design checkpatch unit qtest qos guest asan "
+    suites=" design checkpatch docs unit qtest qos guest asan "
 for s in $suites; do
     case "$s" in
-    design|checkpatch|unit|qtest|qos|guest|asan) ;;
-    *) echo "usage: $0 [all|design|checkpatch|unit|qtest|qos|guest|asan]..." >&2
+    design|checkpatch|docs|unit|qtest|qos|guest|asan) ;;
+    *) echo "usage: $0 [all|design|checkpatch|docs|unit|qtest|qos|guest|asan]..." >&2
        exit 2 ;;
     esac
 done
@@ -144,7 +146,7 @@ EOF
 
 suite_unit() {
     local u
-    for u in $("$top/scripts/our-tests.sh" units "$qb"); do
+    for u in $("$top/scripts/our-tests.sh" units); do
         echo "unit: $u"
         run_tap "$u" "$logs/$(basename "$u").tap" "$qb/$u"
     done
@@ -152,7 +154,7 @@ suite_unit() {
 
 suite_qtest() {
     local q arch
-    for q in $("$top/scripts/our-tests.sh" qtests "$qb"); do
+    for q in $("$top/scripts/our-tests.sh" qtests); do
         for arch in x86_64 aarch64; do
             echo "qtest ($arch): $q"
             QTEST_QEMU_BINARY=$(qemu_wrapper "$arch" "$logs/bin") \
@@ -216,6 +218,12 @@ if want checkpatch; then
     echo "checkpatch: QEMU's scripts/checkpatch.pl on our files and patches"
     "$top/scripts/checkpatch.sh" > "$logs/checkpatch.tap" 2>&1
     tap_count "$logs/checkpatch.tap"
+fi
+
+if want docs; then
+    echo "docs: QEMU's manual with our pages (Sphinx -W)"
+    "$top/scripts/check-docs.sh" "$qb" > "$logs/docs.tap" 2>&1
+    tap_count "$logs/docs.tap"
 fi
 
 want unit && suite_unit

@@ -13,10 +13,12 @@ qemu_mdev_sources=/etc/apt/sources.list.d/qemu-mdev.sources
 
 # Packages from the machine's default suite.  libasan8 and libubsan1 are
 # gcc 12's sanitizer runtimes for the ASan+UBSan build (gcc pulls them in;
-# named so that build does not depend on that).
+# named so that build does not depend on that).  Sphinx and its Read the
+# Docs theme build QEMU's manual with our pages (make docs).
 host_build_pkgs="gcc make pkg-config ninja-build libglib2.0-dev libfdt-dev
     libpixman-1-dev zlib1g-dev flex bison python3-venv dpkg-dev ccache
-    seabios qemu-efi-aarch64 xz-utils libasan8 libubsan1"
+    seabios qemu-efi-aarch64 xz-utils libasan8 libubsan1
+    python3-sphinx python3-sphinx-rtd-theme"
 # Packages needed by the guest tests (cross compiler, initramfs tools).
 host_guest_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio
     device-tree-compiler acpica-tools"

@@ -91,11 +91,29 @@ DEVICE_FEATURE_NAMES = {
     },
 }
 
+VIRTIO_ID_NET = 1
+VIRTIO_ID_BLOCK = 2
+
+
+def feature_bit(name, device_id):
+    """The bit of feature NAME (from the tables above) of a device of
+    DEVICE_ID."""
+    for table in (RING_FEATURE_NAMES, DEVICE_FEATURE_NAMES[device_id]):
+        for bit, n in table.items():
+            if n == name:
+                return bit
+    raise KeyError(name)
+
+
+def net_bits(*names):
+    return tuple(feature_bit(n, VIRTIO_ID_NET) for n in names)
+
+
 # virtio-blk feature bits the runner checks
-BLK_F_RO = 5
-BLK_F_FLUSH = 9
-F_VERSION_1 = 32
-F_RING_PACKED = 34
+BLK_F_RO = feature_bit('RO', VIRTIO_ID_BLOCK)
+BLK_F_FLUSH = feature_bit('FLUSH', VIRTIO_ID_BLOCK)
+F_VERSION_1 = feature_bit('VERSION_1', VIRTIO_ID_BLOCK)
+F_RING_PACKED = feature_bit('RING_PACKED', VIRTIO_ID_BLOCK)
 
 
 def feature_name(bit, device_id):
@@ -424,11 +442,11 @@ def check_disk(case, disk, res, find, driver):
                 F_RING_PACKED: 'packed=off' not in case.blk_props}
         if not ro:
             want[BLK_F_FLUSH] = True
-        bad = ['%s%s' % ('' if on else 'no ', feature_name(bit, 2))
+        bad = ['%s%s' % ('' if on else 'no ', feature_name(bit, VIRTIO_ID_BLOCK))
                for bit, on in sorted(want.items()) if has(bit) != on]
         if bad:
             errors.append('disk features: expected %s (negotiated %s)'
-                          % (', '.join(bad), feature_names(feats, 2)))
+                          % (', '.join(bad), feature_names(feats, VIRTIO_ID_BLOCK)))
         if kv.get('sectors') != str(sectors):
             errors.append('disk has %s sectors, expected %d'
                           % (kv.get('sectors'), sectors))
@@ -665,12 +683,12 @@ def all_cases():
             Case('mdev', 'aarch64-virt-dt', 'split-mtu9000',
                  'packed=off,mtu=9000', {'lc_mtu': 9000}),
             # every switchable feature off: a minimal driver still works
-            # (bits: STATUS 16, CTRL_VQ 17, MRG_RXBUF 15, INDIRECT 28,
-            # EVENT_IDX 29)
             Case('mdev', 'x86_64-microvm', 'minimal',
                  'mrg-rxbuf=off,event-idx=off,indirect-desc=off,status=off,'
                  'ctrl-vq=off,packed=off',
-                 features_off=(15, 16, 17, 28, 29, 34)),
+                 features_off=net_bits('MRG_RXBUF', 'STATUS', 'CTRL_VQ',
+                                       'INDIRECT_DESC', 'EVENT_IDX',
+                                       'RING_PACKED')),
             Case('mdev', 'x86_64-q35', 'carrier', carrier=True),
         ]
     if has_device(mdev, 'virtio-mdev-blk'):

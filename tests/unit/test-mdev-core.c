@@ -10,10 +10,6 @@
 #include "qom/object_interfaces.h"
 #include "hw/vfio/mdev.h"
 
-/* hw/vfio/mdev-core.c's trace points, without the system trace objects */
-uint16_t _TRACE_MDEV_CREATE_DSTATE;
-uint16_t _TRACE_MDEV_DESTROY_DSTATE;
-
 #define TYPE_TEST_PARENT "test-mdev-parent"
 #define TYPE_TEST_DEVICE "test-mdev-device"
 
