@@ -235,27 +235,57 @@ static void used_elem(Dev *d, TQueue *q, uint16_t i, uint32_t *id,
 }
 
 /* Let the device's bottom half run until @q's used index reaches @want. */
+/*
+ * Waits as libqos's (qvirtio_wait_used_elem): step the qtest clock until
+ * the device has answered, failing after WAIT_US of host time.  Each step
+ * is a round trip through QEMU's main loop, where the datapath's bottom
+ * half runs; a loaded host only makes the wait longer, never wrong.
+ */
+#define WAIT_US             (30 * G_USEC_PER_SEC)
+/*
+ * The negative: a bottom half scheduled by an access runs in the next
+ * main-loop iteration, so after SETTLE_STEPS round trips what has not
+ * happened will not (the device has no timers).
+ */
+#define SETTLE_STEPS        20
+
 static bool wait_used(Dev *d, TQueue *q, uint16_t want)
 {
-    for (int i = 0; i < 2000; i++) {
-        if (used_idx(d, q) == want) {
-            return true;
+    gint64 end = g_get_monotonic_time() + WAIT_US;
+
+    while (used_idx(d, q) != want) {
+        if (g_get_monotonic_time() > end) {
+            return false;
         }
-        g_usleep(500);
+        qtest_clock_step(d->qts, 100);
     }
-    return used_idx(d, q) == want;
+    return true;
+}
+
+/* After the device settled, queue @q's used index is still not @want. */
+static bool stays_unused(Dev *d, TQueue *q, uint16_t want)
+{
+    for (int i = 0; i < SETTLE_STEPS; i++) {
+        qtest_clock_step(d->qts, 100);
+        if (used_idx(d, q) == want) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Wait until the device sets @bit in its status; returns whether it did. */
 static bool wait_status(Dev *d, uint32_t bit)
 {
-    for (int i = 0; i < 200; i++) {
-        if (rd(d, VIRTIO_MMIO_STATUS) & bit) {
-            return true;
+    gint64 end = g_get_monotonic_time() + WAIT_US;
+
+    while (!(rd(d, VIRTIO_MMIO_STATUS) & bit)) {
+        if (g_get_monotonic_time() > end) {
+            return false;
         }
-        g_usleep(1000);
+        qtest_clock_step(d->qts, 100);
     }
-    return false;
+    return true;
 }
 
 /* Post RX buffer @i (descriptor slot = i % QSZ) of @len bytes. */
@@ -731,7 +761,7 @@ static void test_regression_rx_wait_no_spin(void)
     rx[0] = post_rx(&d, 0, 64);
     send_frame(&d, 0, HDR_LEN, 1000, 5);
     kick(&d, &d.tx);
-    g_assert_false(wait_used(&d, &d.tx, 1));
+    g_assert_true(stays_unused(&d, &d.tx, 1));
     runs = bh_runs(qts, mdev);
     g_usleep(300 * 1000);
     g_assert_cmpuint(bh_runs(qts, mdev) - runs, ==, 0);
@@ -767,7 +797,7 @@ static void test_backpressure(void)
     send_frame(&d, 0, HDR_LEN, 500, 1);
     send_frame(&d, 1, HDR_LEN, 600, 2);
     kick(&d, &d.tx);
-    g_assert_false(wait_used(&d, &d.tx, 1));
+    g_assert_true(stays_unused(&d, &d.tx, 1));
     g_assert_cmpuint(stat_of(&d, "tx-stats", "drops"), ==, 0);
 
     /* One RX buffer: one frame goes through, the second keeps waiting. */
@@ -776,7 +806,7 @@ static void test_backpressure(void)
     g_assert_true(wait_used(&d, &d.tx, 1));
     g_assert_true(wait_used(&d, &d.rx, 1));
     check_rx(&d, rx, HDR_LEN, 500, 1, 1);
-    g_assert_false(wait_used(&d, &d.tx, 2));
+    g_assert_true(stays_unused(&d, &d.tx, 2));
     rx = post_rx(&d, 1, 2048);
     kick(&d, &d.rx);
     g_assert_true(wait_used(&d, &d.tx, 2));
@@ -855,7 +885,7 @@ static void test_broken(void)
     g_assert_true(qtest_get_irq(qts, 0));
     /* Further kicks are ignored: nothing is completed. */
     kick(&d, &d.tx);
-    g_assert_false(wait_used(&d, &d.tx, 1));
+    g_assert_true(stays_unused(&d, &d.tx, 1));
 
     /* The driver writing status keeps NEEDS_RESET; reset clears it. */
     wr(&d, VIRTIO_MMIO_STATUS, S_ACK_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
@@ -890,7 +920,7 @@ static void test_reset_during_traffic(void)
         send_frame(&d, n, HDR_LEN, 100 + n, n);
     }
     kick(&d, &d.tx);
-    g_assert_false(wait_used(&d, &d.tx, 1));
+    g_assert_true(stays_unused(&d, &d.tx, 1));
     wr(&d, VIRTIO_MMIO_STATUS, 0);                      /* reset */
     g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS), ==, 0);
     g_assert_false(qtest_get_irq(qts, 0));
@@ -908,7 +938,7 @@ static void test_reset_during_traffic(void)
     kick(&d, &d.tx);
     g_assert_true(wait_used(&d, &d.rx, 1));
     check_rx(&d, first, HDR_LEN, 300, 42, 1);
-    g_assert_false(wait_used(&d, &d.rx, 2));
+    g_assert_true(stays_unused(&d, &d.rx, 2));
     qtest_quit(qts);
 }
 
@@ -956,7 +986,7 @@ static void test_regression_dma_to_own_mmio(void)
     avail_push(&d, &d.rx, 0);
     send_frame(&d, 0, HDR_LEN, 300, 1);
     kick(&d, &d.tx);
-    wait_used(&d, &d.tx, 1);
+    g_assert_true(wait_used(&d, &d.tx, 1));
     /* The registers were not rewritten by the frame, and QEMU is alive. */
     g_assert_cmphex(rd(&d, VIRTIO_MMIO_MAGIC_VALUE), ==, MAGIC);
     g_assert_cmpuint(rd(&d, VIRTIO_MMIO_DEVICE_ID), ==, 1);
@@ -996,27 +1026,52 @@ static void pk_post(Dev *d, PkQueue *pq, uint64_t addr, uint32_t len,
     }
 }
 
-/* Wait for the next used descriptor; returns its id and length. */
-static bool pk_wait_used(Dev *d, PkQueue *pq, uint16_t *id, uint32_t *len)
+/* The next used descriptor of @pq, if any now; its id and length. */
+static bool pk_take_used(Dev *d, PkQueue *pq, uint16_t *id, uint32_t *len)
 {
     uint64_t a = pq->q.desc + 16 * pq->used_pos;
+    uint16_t fl = qtest_readw(d->qts, a + 14);
 
-    for (int i = 0; i < 2000; i++) {
-        uint16_t fl = qtest_readw(d->qts, a + 14);
-
-        if (!!(fl & PK_AVAIL) == pq->used_wrap &&
-            !!(fl & PK_USED) == pq->used_wrap) {
-            *id = qtest_readw(d->qts, a + 12);
-            *len = qtest_readl(d->qts, a + 8);
-            if (++pq->used_pos == QSZ) {
-                pq->used_pos = 0;
-                pq->used_wrap = !pq->used_wrap;
-            }
-            return true;
-        }
-        g_usleep(500);
+    if (!!(fl & PK_AVAIL) != pq->used_wrap ||
+        !!(fl & PK_USED) != pq->used_wrap) {
+        return false;
     }
-    return false;
+    *id = qtest_readw(d->qts, a + 12);
+    *len = qtest_readl(d->qts, a + 8);
+    if (++pq->used_pos == QSZ) {
+        pq->used_pos = 0;
+        pq->used_wrap = !pq->used_wrap;
+    }
+    return true;
+}
+
+/* Wait (as wait_used) for the next used descriptor. */
+static bool pk_wait_used(Dev *d, PkQueue *pq, uint16_t *id, uint32_t *len)
+{
+    gint64 end = g_get_monotonic_time() + WAIT_US;
+
+    while (!pk_take_used(d, pq, id, len)) {
+        if (g_get_monotonic_time() > end) {
+            return false;
+        }
+        qtest_clock_step(d->qts, 100);
+    }
+    return true;
+}
+
+/* After the device settled (as stays_unused), still nothing used. */
+static bool pk_stays_unused(Dev *d, PkQueue *pq)
+{
+    uint16_t id;
+    uint32_t len;
+
+    for (int i = 0; i < SETTLE_STEPS; i++) {
+        qtest_clock_step(d->qts, 100);
+        if (pk_take_used(d, pq, &id, &len)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static void pk_setup(Dev *d, PkQueue *pq, uint16_t idx)
@@ -1057,7 +1112,7 @@ static void test_packed(void)
         pk_post(&d, &tx, txb, HDR_LEN + flen, false, 100 + n % 50);
         kick(&d, &tx.q);
         if (n == 0) {
-            g_assert_false(pk_wait_used(&d, &tx, &id, &len));
+            g_assert_true(pk_stays_unused(&d, &tx));
         }
         pk_post(&d, &rx, rxb, 2048, true, 200 + n % 50);
         kick(&d, &rx.q);
@@ -1284,7 +1339,7 @@ static void test_migrate(void)
     }
     send_frame(&d, 3, HDR_LEN, 777, 3);
     kick(&d, &d.tx);
-    g_assert_false(wait_used(&d, &d.tx, 4));   /* waits for an RX buffer */
+    g_assert_true(stays_unused(&d, &d.tx, 4));   /* waits for an RX buffer */
     before = dev_snapshot(&d);
 
     qtest_qmp_assert_success(src, "{'execute': 'migrate', 'arguments': "
@@ -1513,7 +1568,7 @@ static void test_stop_cont(void)
     dev_start(&d, BASE_FEATURES);
     send_frame(&d, 0, HDR_LEN, 300, 1);
     kick(&d, &d.tx);
-    g_assert_false(wait_used(&d, &d.tx, 1));    /* waits for RX */
+    g_assert_true(stays_unused(&d, &d.tx, 1));    /* waits for RX */
 
     qtest_qmp_assert_success(qts, "{'execute': 'stop'}");
     rx0 = post_rx(&d, 0, 2048);
@@ -1521,7 +1576,7 @@ static void test_stop_cont(void)
     send_frame(&d, 1, HDR_LEN, 400, 2);
     rx1 = post_rx(&d, 1, 2048);
     kick(&d, &d.tx);
-    g_assert_false(wait_used(&d, &d.tx, 1));
+    g_assert_true(stays_unused(&d, &d.tx, 1));
     g_assert_cmpuint(used_idx(&d, &d.rx), ==, 0);
 
     qtest_qmp_assert_success(qts, "{'execute': 'cont'}");
