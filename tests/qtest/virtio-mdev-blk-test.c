@@ -357,19 +357,30 @@ static void used_take(Dev *d, uint32_t *id, uint32_t *len)
     q->ndesc[*id] = 0;
 }
 
-/* Poll until the used index reaches @want (at most ~5 s). */
+/*
+ * Waits as libqos's: step the qtest clock (each step a round trip through
+ * QEMU's main loop, where completions are delivered) until the device
+ * answers, failing after WAIT_US of host time.
+ */
+#define WAIT_US             (30 * G_USEC_PER_SEC)
+
 static bool wait_used(Dev *d, uint16_t want)
 {
-    for (int i = 0; i < 10000; i++) {
-        if (used_idx(d) == want) {
-            return true;
+    gint64 end = g_get_monotonic_time() + WAIT_US;
+
+    while (used_idx(d) != want) {
+        if (g_get_monotonic_time() > end) {
+            return false;
         }
-        g_usleep(500);
+        qtest_clock_step(d->qts, 100);
     }
-    return used_idx(d) == want;
+    return true;
 }
 
-/* The used index stays at @idx for ~@ms milliseconds. */
+/*
+ * The used index stays at @idx for ~@ms milliseconds of host time (block
+ * I/O completes from a thread pool, so a negative needs time to pass).
+ */
 static bool used_stays(Dev *d, uint16_t idx, unsigned ms)
 {
     for (unsigned i = 0; i < ms; i++) {
@@ -384,13 +395,15 @@ static bool used_stays(Dev *d, uint16_t idx, unsigned ms)
 /* Wait until the device sets @bit in its status; returns whether it did. */
 static bool wait_status(Dev *d, uint32_t bit)
 {
-    for (int i = 0; i < 2000; i++) {
-        if (rd(d, VIRTIO_MMIO_STATUS) & bit) {
-            return true;
+    gint64 end = g_get_monotonic_time() + WAIT_US;
+
+    while (!(rd(d, VIRTIO_MMIO_STATUS) & bit)) {
+        if (g_get_monotonic_time() > end) {
+            return false;
         }
-        g_usleep(1000);
+        qtest_clock_step(d->qts, 100);
     }
-    return false;
+    return true;
 }
 
 /* ---- requests ---- */
@@ -1717,28 +1730,32 @@ static void pk_post(Dev *d, PkRing *p, const Chain *c, uint16_t id,
     qtest_writew(d->qts, p->q.desc + 16 * head + 14, head_flags);
 }
 
-/* Wait for the next used descriptor; returns its buffer id and length. */
+/* Wait (as wait_used) for the next used descriptor: its buffer id, length. */
 static bool pk_wait_used(Dev *d, PkRing *p, uint16_t *id, uint32_t *len)
 {
+    gint64 end = g_get_monotonic_time() + WAIT_US;
     uint64_t a = p->q.desc + 16 * p->used_pos;
+    uint16_t fl;
 
-    for (int i = 0; i < 10000; i++) {
-        uint16_t fl = qtest_readw(d->qts, a + 14);
-
+    for (;;) {
+        fl = qtest_readw(d->qts, a + 14);
         if (!!(fl & PK_AVAIL) == p->used_wrap &&
             !!(fl & PK_USED) == p->used_wrap) {
-            *id = qtest_readw(d->qts, a + 12);
-            *len = qtest_readl(d->qts, a + 8);
-            p->used_pos += p->ndesc[*id];
-            if (p->used_pos >= p->q.num) {
-                p->used_pos -= p->q.num;
-                p->used_wrap = !p->used_wrap;
-            }
-            return true;
+            break;
         }
-        g_usleep(500);
+        if (g_get_monotonic_time() > end) {
+            return false;
+        }
+        qtest_clock_step(d->qts, 100);
     }
-    return false;
+    *id = qtest_readw(d->qts, a + 12);
+    *len = qtest_readl(d->qts, a + 8);
+    p->used_pos += p->ndesc[*id];
+    if (p->used_pos >= p->q.num) {
+        p->used_pos -= p->q.num;
+        p->used_wrap = !p->used_wrap;
+    }
+    return true;
 }
 
 /* Run @r on the packed ring as buffer @id; returns its status byte. */

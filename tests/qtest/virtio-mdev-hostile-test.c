@@ -458,26 +458,37 @@ static void used_elem(H *h, Q *q, uint16_t i, uint32_t *id, uint32_t *len)
     *len = qtest_readl(h->qts, q->used + 8 + 8 * (i % q->num));
 }
 
+/*
+ * Waits as libqos's: step the qtest clock (each step a round trip through
+ * QEMU's main loop) until the device answers, failing after WAIT_US of
+ * host time, which only a broken device reaches.
+ */
+#define WAIT_US             (30 * G_USEC_PER_SEC)
+
 static bool wait_used(H *h, Q *q, uint16_t want)
 {
-    for (int i = 0; i < 4000; i++) {
-        if (used_idx(h, q) == want) {
-            return true;
+    gint64 end = g_get_monotonic_time() + WAIT_US;
+
+    while (used_idx(h, q) != want) {
+        if (g_get_monotonic_time() > end) {
+            return false;
         }
-        g_usleep(500);
+        qtest_clock_step(h->qts, 100);
     }
-    return false;
+    return true;
 }
 
 static bool wait_status(H *h, uint32_t bit)
 {
-    for (int i = 0; i < 2000; i++) {
-        if (rd(h, VIRTIO_MMIO_STATUS) & bit) {
-            return true;
+    gint64 end = g_get_monotonic_time() + WAIT_US;
+
+    while (!(rd(h, VIRTIO_MMIO_STATUS) & bit)) {
+        if (g_get_monotonic_time() > end) {
+            return false;
         }
-        g_usleep(1000);
+        qtest_clock_step(h->qts, 100);
     }
-    return false;
+    return true;
 }
 
 static uint64_t bh_runs(H *h)
