@@ -17,6 +17,16 @@ magic register:
   packed    the same with VIRTIO_F_RING_PACKED
   reset     bring-up, kick, reset in the middle, bring-up again
   legacy    v1 registers (GuestPageSize, QueuePFN) on a v2 device
+  net-tx    one frame through the NIC: DMA patterns, in the order the
+            device reads, make a TX chain and an RX buffer
+  blk-read  one read request to the disk, the same way
+
+generic-fuzz answers each guest-memory read the device makes with the
+next of the input's DMA patterns, so a sequence of patterns in the
+device's read order (avail index, ring entry, descriptors, data) forms
+valid rings: without them the fuzzer has to find whole descriptors by
+chance.  (Reads through a MemoryRegionCache report an offset into the RAM
+region, which is the guest address only where RAM starts at 0: q35.)
 
 Each is written for both regions (base 0 and 1), with guest addresses in
 the machine's RAM at RAM_BASE.
@@ -56,10 +66,42 @@ def wr(base, off, val):
     return bytes([OP_WRITE]) + struct.pack("<BBxxIQ", LONG, base, off, val)
 
 
+def pattern(data):
+    return bytes([OP_ADD_DMA_PATTERN]) + struct.pack("<BB", 0, 0) + data
+
+
+def desc(addr, length, flags=0, nxt=0):
+    return struct.pack("<QIHH", addr, length, flags, nxt)
+
+
 def dma_pattern(ram):
     """A split descriptor to RAM + 64 KiB, 256 bytes, device-writable."""
-    desc = struct.pack("<QIHH", ram + 0x10000, 256, 2, 0)
-    return bytes([OP_ADD_DMA_PATTERN]) + struct.pack("<BB", 0, 0) + desc
+    return pattern(desc(ram + 0x10000, 256, 2))
+
+
+def avail_one():
+    """Avail index 1, then ring entry 0: one new chain, head 0."""
+    return [pattern(struct.pack("<H", 1)), pattern(struct.pack("<H", 0))]
+
+
+def net_tx(ram):
+    """TX chain (header + 60-byte frame), an RX buffer, the frame, the
+    RX buffer's header (num_buffers), then the TX index as it was for
+    the next look."""
+    return (avail_one() + [pattern(desc(ram + 0x200000, 72))] +
+            avail_one() + [pattern(desc(ram + 0x210000, 2048, 2))] +
+            [pattern(bytes(range(72))), pattern(bytes(2)),
+             pattern(struct.pack("<H", 1))])
+
+
+def blk_read(ram):
+    """A 3-descriptor read: header, 512 bytes of data, status."""
+    hdr = struct.pack("<IIQ", 0, 0, 8)          # VIRTIO_BLK_T_IN, sector 8
+    return (avail_one() +
+            [pattern(desc(ram + 0x200000, 16, 1, 1)),
+             pattern(desc(ram + 0x201000, 512, 3, 2)),
+             pattern(desc(ram + 0x202000, 1, 2)),
+             pattern(hdr)])
 
 
 def queue(base, q, ram, num=8):
@@ -72,12 +114,12 @@ def queue(base, q, ram, num=8):
             wr(base, QUEUE_READY, 1)]
 
 
-def bringup(base, ram, hi_features):
+def bringup(base, ram, hi_features, lo_features=0xffffffff):
     ops = [wr(base, STATUS, 0), wr(base, STATUS, ACK),
            wr(base, STATUS, ACK | DRIVER),
            wr(base, DEV_FEAT_SEL, 0), rd(base, DEV_FEAT),
            wr(base, DEV_FEAT_SEL, 1), rd(base, DEV_FEAT),
-           wr(base, DRV_FEAT_SEL, 0), wr(base, DRV_FEAT, 0xffffffff),
+           wr(base, DRV_FEAT_SEL, 0), wr(base, DRV_FEAT, lo_features),
            wr(base, DRV_FEAT_SEL, 1), wr(base, DRV_FEAT, hi_features),
            wr(base, STATUS, ACK | DRIVER | FEATURES_OK),
            rd(base, STATUS)]
@@ -111,6 +153,12 @@ def seeds(base, ram):
                  + [wr(base, STATUS, 0)]
                  + bringup(base, ram, VERSION_1_HI) + kick(base),
         "legacy": legacy,
+        "net-tx": bringup(base, ram, VERSION_1_HI, 0)[:-1] + net_tx(ram)
+                  + [wr(base, QUEUE_NOTIFY, 1), bytes([OP_CLOCK_STEP]),
+                     rd(base, INT_STATUS), wr(base, INT_ACK, 3)],
+        "blk-read": bringup(base, ram, VERSION_1_HI, 0)[:-1] + blk_read(ram)
+                    + [wr(base, QUEUE_NOTIFY, 0), bytes([OP_CLOCK_STEP]),
+                       rd(base, INT_STATUS), wr(base, INT_ACK, 3)],
     }
 
 

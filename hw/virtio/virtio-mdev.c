@@ -235,8 +235,17 @@ static void virtio_mdev_set_status(VirtioMdevTransport *t, uint32_t val)
                      t->guest_features[0];
 
         if (t->ops->set_features(t->mdev, f)) {
-            /* The backend rejects them: FEATURES_OK reads back clear. */
+            /*
+             * The backend rejects them: FEATURES_OK reads back clear, and
+             * a DRIVER_OK in the same write goes with it (it needs
+             * FEATURES_OK: the device would run with no features).
+             */
             val &= ~VIRTIO_CONFIG_S_FEATURES_OK;
+            if (val & VIRTIO_CONFIG_S_DRIVER_OK) {
+                qemu_log_mask(LOG_GUEST_ERROR, "%s: DRIVER_OK with rejected "
+                              "features: ignored\n", vm_name(t));
+                val &= ~VIRTIO_CONFIG_S_DRIVER_OK;
+            }
         }
     }
     t->ops->set_status(t->mdev, val);

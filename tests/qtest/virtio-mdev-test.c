@@ -453,6 +453,18 @@ static void test_status_rules(void)
     g_assert_cmphex(rd(&d, VIRTIO_MMIO_STATUS), ==, S_ACK_DRIVER);
     wr(&d, VIRTIO_MMIO_STATUS, 0x100 | S_ACK_DRIVER);
     g_assert_cmphex(rd(&d, VIRTIO_MMIO_STATUS), ==, S_ACK_DRIVER);
+    /*
+     * Features the device rejects, FEATURES_OK and DRIVER_OK in one write:
+     * neither sticks (found with the fuzzing seeds: DRIVER_OK stayed, and
+     * the device ran with no features).
+     */
+    wr(&d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+    wr(&d, VIRTIO_MMIO_DRIVER_FEATURES, 0xffffffff);
+    wr(&d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+    wr(&d, VIRTIO_MMIO_DRIVER_FEATURES, 1);
+    wr(&d, VIRTIO_MMIO_STATUS, S_ACK_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
+       VIRTIO_CONFIG_S_DRIVER_OK);
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_STATUS), ==, S_ACK_DRIVER);
 
     /* Without MRG_RXBUF; then try to add it after FEATURES_OK. */
     dev_start(&d, BASE_FEATURES);
