@@ -49,3 +49,14 @@ bool mdev_switch_check_migrated(const char *who, const MdevSwitch *sw,
     }
     return !diff;
 }
+
+bool mdev_switch_check_negotiated(const char *who, uint64_t negotiated,
+                                  uint64_t offered)
+{
+    if (negotiated & ~offered) {
+        error_report("%s: migrated features 0x%" PRIx64 " are not all "
+                     "offered here (0x%" PRIx64 ")", who, negotiated, offered);
+        return false;
+    }
+    return true;
+}

@@ -996,10 +996,8 @@ static int mvblk_post_load(void *opaque, int version_id)
 {
     MvblkDevice *b = opaque;
 
-    if (b->features & ~mvblk_offered(b)) {
-        error_report("%s: migrated features 0x%" PRIx64 " are not all "
-                     "offered here (0x%" PRIx64 ")", b->name, b->features,
-                     mvblk_offered(b));
+    if (!mdev_switch_check_negotiated(b->name, b->features,
+                                      mvblk_offered(b))) {
         mvblk_reset(MDEV_DEVICE(b));
         return -EINVAL;
     }

@@ -766,10 +766,8 @@ static int mvnet_post_load(void *opaque, int version_id)
 {
     MvnetDevice *n = opaque;
 
-    if (n->features & ~mvnet_offered(n)) {
-        error_report("%s: migrated features 0x%" PRIx64 " are not all "
-                     "offered here (0x%" PRIx64 ")", n->name, n->features,
-                     mvnet_offered(n));
+    if (!mdev_switch_check_negotiated(n->name, n->features,
+                                      mvnet_offered(n))) {
         mvnet_reset(MDEV_DEVICE(n));
         return -EINVAL;
     }

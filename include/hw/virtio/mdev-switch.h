@@ -7,7 +7,8 @@
  * with bit -1, a behaviour outside the feature bits).  The backend owns
  * its table and the property accessors; this header shares the table's
  * shape and what a migration destination checks with it: that the source
- * offered the same features, naming the property that differs.
+ * offered the same features, naming the property that differs, and that
+ * what was negotiated is offered here.
  */
 
 #ifndef HW_VIRTIO_MDEV_SWITCH_H
@@ -27,5 +28,12 @@ typedef struct MdevSwitch {
  */
 bool mdev_switch_check_migrated(const char *who, const MdevSwitch *sw,
                                 size_t n, uint64_t src, uint64_t here);
+
+/*
+ * The features a migration stream says were negotiated (@negotiated) must
+ * all be offered here (@offered); reports with error_report() otherwise.
+ */
+bool mdev_switch_check_negotiated(const char *who, uint64_t negotiated,
+                                  uint64_t offered);
 
 #endif /* HW_VIRTIO_MDEV_SWITCH_H */
