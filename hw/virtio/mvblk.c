@@ -90,8 +90,10 @@ typedef struct MvblkStats {
 
 typedef struct MvblkReq MvblkReq;
 
-/* Feature switches: each instance property turns one feature off. */
-/* Bit -1: the GET_ID request. */
+/*
+ * Feature switches: each instance property turns one feature off; bit -1
+ * is the GET_ID request.
+ */
 static const MdevSwitch mvblk_switches[] = {
     { "size-max", VIRTIO_BLK_F_SIZE_MAX, "Offer VIRTIO_BLK_F_SIZE_MAX" },
     { "seg-max", VIRTIO_BLK_F_SEG_MAX, "Offer VIRTIO_BLK_F_SEG_MAX" },
@@ -1034,6 +1036,7 @@ static int mvblk_conf_post_load(void *opaque, int version_id)
 {
     MvblkDevice *b = opaque;
     const char *disk = b->drive ? "drive" : "size";
+    uint64_t capacity = mvblk_capacity(b);
     bool ok = mdev_switch_check_migrated(b->name, mvblk_switches,
                                          ARRAY_SIZE(mvblk_switches),
                                          b->mig_conf.host_features,
@@ -1045,10 +1048,10 @@ static int mvblk_conf_post_load(void *opaque, int version_id)
                      b->get_id ? "on" : "off");
         ok = false;
     }
-    if (b->mig_conf.capacity != mvblk_capacity(b)) {
+    if (b->mig_conf.capacity != capacity) {
         error_report("%s: property '%s': the disk has %" PRIu64 " sectors "
                      "on the migration source and %" PRIu64 " here", b->name,
-                     disk, b->mig_conf.capacity, mvblk_capacity(b));
+                     disk, b->mig_conf.capacity, capacity);
         ok = false;
     }
     if (b->mig_conf.read_only != b->read_only) {
