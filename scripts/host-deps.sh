@@ -14,11 +14,14 @@ qemu_mdev_sources=/etc/apt/sources.list.d/qemu-mdev.sources
 # Packages from the machine's default suite.  libasan8 and libubsan1 are
 # gcc 12's sanitizer runtimes for the ASan+UBSan build (gcc pulls them in;
 # named so that build does not depend on that).  Sphinx and its Read the
-# Docs theme build QEMU's manual with our pages (make docs).
+# Docs theme build QEMU's manual with our pages (make docs).  ipxe-qemu
+# holds the NIC option ROMs (/usr/lib/ipxe/qemu/efi-*.rom) that the default
+# NICs of pc, q35 and virt load; libslirp-dev gives those NICs the default
+# user-mode network, as in any QEMU, so a command without -nodefaults works.
 host_build_pkgs="gcc make pkg-config ninja-build libglib2.0-dev libfdt-dev
     libpixman-1-dev zlib1g-dev flex bison python3-venv dpkg-dev ccache
-    seabios qemu-efi-aarch64 xz-utils libasan8 libubsan1
-    python3-sphinx python3-sphinx-rtd-theme"
+    seabios qemu-efi-aarch64 ipxe-qemu libslirp-dev xz-utils libasan8
+    libubsan1 python3-sphinx python3-sphinx-rtd-theme"
 # Packages needed by the guest tests (cross compiler, initramfs tools).
 host_guest_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio
     device-tree-compiler acpica-tools"

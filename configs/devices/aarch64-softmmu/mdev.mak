@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # qemu-mdev's trimmed aarch64 device set: the virt board, the reference NICs
-# (virtio-mmio and virtio-pci) and our devices.
+# (virtio-mmio and virtio-pci; virtio-net-pci is also virt's default NIC)
+# and our devices.
 CONFIG_ARM_VIRT=y
 CONFIG_VIRTIO_MMIO=y
 CONFIG_VIRTIO_PCI=y
