@@ -92,8 +92,8 @@ from qemu.qmp.legacy import QEMUMonitorProtocol  # noqa: E402
 BUILD = os.path.abspath(os.environ.get('QEMU_MDEV_BUILD') or
                         os.path.join(TOP, 'build', 'qemu'))
 PAGES = ['README.md'] + sorted(
-    os.path.relpath(p, TOP)
-    for p in glob.glob(os.path.join(TOP, 'docs', 'system', 'devices', '*.rst')))
+    os.path.relpath(p, TOP) for p in
+    glob.glob(os.path.join(TOP, 'docs', 'system', 'devices', '*.rst')))
 
 OPTIONS_MACHINE = ['qemu-system-x86_64', '-M', 'q35']
 DOTS = ['-display', 'none', '-S']
