@@ -17,6 +17,11 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cache="${QEMU_MDEV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qemu-mdev}/guest"
 mkdir -p "$cache"
 
+# Guest cases run in parallel, each starting this script: one at a time.
+mkdir -p "$top/build/guest"
+exec 9> "$top/build/guest/.prepare.lock"
+flock 9
+
 # Stock modules a guest needs, in load order; each is skipped when the
 # kernel has it built in.
 modules="failover net_failover virtio_ring virtio virtio_pci_legacy_dev

@@ -12,8 +12,12 @@ byte for byte (a read-only disk: the write failed, the image is unchanged).
 A boot that does not finish in time is killed and reported as a failure;
 every console log is kept under build/logs/guest/.
 
-  run.py [--device reference|mdev|all] [--filter REGEX] [--jobs N]
-         [--count N] [--timeout S] [--tally FILE] [--list] [--demo]
+  run.py [--device reference|mdev|all] [--filter REGEX] [--case NAME]...
+         [--jobs N] [--count N] [--timeout S] [--tally FILE] [--tap]
+         [--list] [--demo] [--bench ROUNDS]
+
+meson runs each case as a test of the qemu-mdev-guest suite
+(tests/qemu-mdev/meson.build): run.py --tap --case NAME.
 """
 
 import argparse
@@ -663,68 +667,85 @@ def bench(cases, args):
 
 
 def all_cases():
+    """Every case.  The list needs nothing built (meson registers one test
+    per case at configure time): our build always has both devices."""
     cases = [Case('reference', s) for s in SETUPS]
-    mdev = os.path.join(QEMU_BUILD, 'qemu-system-x86_64')
-    if has_device(mdev, 'virtio-mdev-net'):
-        cases += [Case('mdev', s) for s in SETUPS]
-        cases += [
-            Case('mdev', 'x86_64-q35', 'legacy', 'legacy=on', legacy=True),
-            Case('mdev', 'aarch64-virt-dt', 'legacy', 'legacy=on',
-                 legacy=True),
-            # jumbo frames: the guest posts mergeable receive buffers
-            Case('mdev', 'x86_64-pc', 'mtu9000', 'mtu=9000',
-                 {'lc_mtu': 9000}),
-            Case('mdev', 'aarch64-virt-dt', 'mtu9000', 'mtu=9000',
-                 {'lc_mtu': 9000}),
-            Case('mdev', 'aarch64-virt-dt', 'carrier', carrier=True),
-            # split rings (packed is the default)
-            Case('mdev', 'x86_64-q35', 'split', 'packed=off'),
-            Case('mdev', 'aarch64-virt-dt', 'split', 'packed=off'),
-            Case('mdev', 'aarch64-virt-dt', 'split-mtu9000',
-                 'packed=off,mtu=9000', {'lc_mtu': 9000}),
-            # every switchable feature off: a minimal driver still works
-            Case('mdev', 'x86_64-microvm', 'minimal',
-                 'mrg-rxbuf=off,event-idx=off,indirect-desc=off,status=off,'
-                 'ctrl-vq=off,packed=off',
-                 features_off=net_bits('MRG_RXBUF', 'STATUS', 'CTRL_VQ',
-                                       'INDIRECT_DESC', 'EVENT_IDX',
-                                       'RING_PACKED')),
-            Case('mdev', 'x86_64-q35', 'carrier', carrier=True),
-        ]
-    if has_device(mdev, 'virtio-mdev-blk'):
-        # a disk on a raw image file, no NIC: the pattern over the whole
-        # disk reads back intact and is in the file afterwards
-        cases += [Case('mdev', s, 'blk', net=False, blk='rw')
-                  for s in SETUPS]
-        # readonly=on: the guest sees a read-only disk, a write fails
-        cases.append(Case('mdev', 'x86_64-pc', 'blk-ro', net=False,
-                          blk='ro'))
-    if (has_device(mdev, 'virtio-mdev-net') and
-            has_device(mdev, 'virtio-mdev-blk')):
-        # both devices in one guest (what 'make demo' shows)
-        cases += [Case('mdev', s, 'net-blk', blk='rw')
-                  for s in ('aarch64-virt-dt', 'x86_64-q35')]
-        # both streaming through savevm/loadvm and live migrations, split
-        # and packed rings (packed is the default)
-        cases += [Case('mdev', s, 'churn' + v, props, count=CHURN_FRAMES,
-                       blk='rw', blk_props=props, churn=True)
-                  for s in ('aarch64-virt-dt', 'x86_64-q35')
-                  for v, props in (('', ''), ('-split', 'packed=off'))]
+    cases += [Case('mdev', s) for s in SETUPS]
+    cases += [
+        Case('mdev', 'x86_64-q35', 'legacy', 'legacy=on', legacy=True),
+        Case('mdev', 'aarch64-virt-dt', 'legacy', 'legacy=on', legacy=True),
+        # jumbo frames: the guest posts mergeable receive buffers
+        Case('mdev', 'x86_64-pc', 'mtu9000', 'mtu=9000', {'lc_mtu': 9000}),
+        Case('mdev', 'aarch64-virt-dt', 'mtu9000', 'mtu=9000',
+             {'lc_mtu': 9000}),
+        Case('mdev', 'aarch64-virt-dt', 'carrier', carrier=True),
+        # split rings (packed is the default)
+        Case('mdev', 'x86_64-q35', 'split', 'packed=off'),
+        Case('mdev', 'aarch64-virt-dt', 'split', 'packed=off'),
+        Case('mdev', 'aarch64-virt-dt', 'split-mtu9000',
+             'packed=off,mtu=9000', {'lc_mtu': 9000}),
+        # every switchable feature off: a minimal driver still works
+        Case('mdev', 'x86_64-microvm', 'minimal',
+             'mrg-rxbuf=off,event-idx=off,indirect-desc=off,status=off,'
+             'ctrl-vq=off,packed=off',
+             features_off=net_bits('MRG_RXBUF', 'STATUS', 'CTRL_VQ',
+                                   'INDIRECT_DESC', 'EVENT_IDX',
+                                   'RING_PACKED')),
+        Case('mdev', 'x86_64-q35', 'carrier', carrier=True),
+    ]
+    # a disk on a raw image file, no NIC: the pattern over the whole disk
+    # reads back intact and is in the file afterwards
+    cases += [Case('mdev', s, 'blk', net=False, blk='rw') for s in SETUPS]
+    # readonly=on: the guest sees a read-only disk, a write fails
+    cases.append(Case('mdev', 'x86_64-pc', 'blk-ro', net=False, blk='ro'))
+    # both devices in one guest (what 'make demo' shows)
+    cases += [Case('mdev', s, 'net-blk', blk='rw')
+              for s in ('aarch64-virt-dt', 'x86_64-q35')]
+    # both streaming through savevm/loadvm and live migrations, split and
+    # packed rings (packed is the default)
+    cases += [Case('mdev', s, 'churn' + v, props, count=CHURN_FRAMES,
+                   blk='rw', blk_props=props, churn=True)
+              for s in ('aarch64-virt-dt', 'x86_64-q35')
+              for v, props in (('', ''), ('-split', 'packed=off'))]
     return cases
 
 
-_device_cache = {}
-
-
-def has_device(qemu, name):
-    if (qemu, name) not in _device_cache:
-        try:
-            out = subprocess.run([qemu, '-device', 'help'],
-                                 capture_output=True, text=True).stdout
-        except OSError:
-            out = ''
-        _device_cache[(qemu, name)] = ('"%s"' % name) in out
-    return _device_cache[(qemu, name)]
+def run_matrix(cases, args):
+    """Run CASES, --jobs at a time; one line per case, or TAP."""
+    passed = failed = 0
+    if args.tap:
+        print('1..%d' % len(cases), flush=True)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
+        futs = {ex.submit(run_case, c, args): c for c in cases}
+        for fut in concurrent.futures.as_completed(futs):
+            c = futs[fut]
+            try:
+                ok, summary, log, secs = fut.result()
+            except Exception as e:      # one case, not the whole matrix
+                ok, summary, log, secs = (False, 'runner error: %r' % e,
+                                          LOGDIR, 0.0)
+            passed += ok
+            failed += not ok
+            log = os.path.relpath(log, TOP)
+            if args.tap:
+                n = passed + failed
+                if ok:
+                    print('ok %d - %s # %.1fs %s' % (n, c.name, secs, summary))
+                else:
+                    print('not ok %d - %s\n# %.1fs %s\n# console log: %s'
+                          % (n, c.name, secs, summary, log))
+            elif ok:
+                print('ok   %-40s %5.1fs  %s' % (c.name, secs, summary))
+            else:
+                print('FAIL %-40s %5.1fs  %s (log: %s)'
+                      % (c.name, secs, summary, log))
+            sys.stdout.flush()
+    if not args.tap:
+        print('guest: %d passed, %d failed' % (passed, failed))
+    if args.tally:
+        with open(args.tally, 'w') as f:
+            f.write('%d %d\n' % (passed, failed))
+    return 0 if failed == 0 else 1
 
 
 def main():
@@ -732,6 +753,12 @@ def main():
     p.add_argument('--device', default='all',
                    choices=['reference', 'mdev', 'all'])
     p.add_argument('--filter', default='', help='regex on case names')
+    p.add_argument('--case', action='append', default=[], metavar='NAME',
+                   help='run this case (a name as --list prints it); '
+                        'may be repeated')
+    p.add_argument('--tap', action='store_true',
+                   help='TAP on stdout (one test per case), progress on '
+                        'stderr')
     p.add_argument('--jobs', type=int, default=os.cpu_count() or 1)
     p.add_argument('--count', type=int, default=2000,
                    help='frames per loopback run')
@@ -749,7 +776,13 @@ def main():
 
     cases = [c for c in all_cases()
              if (args.device == 'all' or c.device == args.device)
-             and re.search(args.filter, c.name)]
+             and re.search(args.filter, c.name)
+             and (not args.case or c.name in args.case)]
+    unknown = set(args.case) - {c.name for c in all_cases()}
+    if unknown:
+        print('run.py: no case named %s (see --list)'
+              % ', '.join(sorted(unknown)), file=sys.stderr)
+        return 2
     if args.list:
         for c in cases:
             print(c.name)
@@ -758,8 +791,10 @@ def main():
         print('run.py: no case matches', file=sys.stderr)
         return 2
     arches = sorted({c.setup['arch'] for c in cases})
+    # (in TAP mode its output goes to stderr)
     subprocess.run([os.path.join(TOP, 'tests', 'guest', 'prepare.sh')]
-                   + arches, check=True)
+                   + arches, check=True,
+                   stdout=sys.stderr if args.tap else None)
 
     if args.demo:
         c = cases[0]
@@ -782,30 +817,7 @@ def main():
     if args.bench:
         return bench(cases, args)
 
-    passed = failed = 0
-    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
-        futs = {ex.submit(run_case, c, args): c for c in cases}
-        for fut in concurrent.futures.as_completed(futs):
-            c = futs[fut]
-            try:
-                ok, summary, log, secs = fut.result()
-            except Exception as e:      # one case, not the whole matrix
-                ok, summary, log, secs = (False, 'runner error: %r' % e,
-                                          LOGDIR, 0.0)
-            if ok:
-                passed += 1
-                print('ok   %-40s %5.1fs  %s' % (c.name, secs, summary),
-                      flush=True)
-            else:
-                failed += 1
-                print('FAIL %-40s %5.1fs  %s (log: %s)'
-                      % (c.name, secs, summary, os.path.relpath(log, TOP)),
-                      flush=True)
-    print('guest: %d passed, %d failed' % (passed, failed))
-    if args.tally:
-        with open(args.tally, 'w') as f:
-            f.write('%d %d\n' % (passed, failed))
-    return 0 if failed == 0 else 1
+    return run_matrix(cases, args)
 
 
 if __name__ == '__main__':
