@@ -4,9 +4,10 @@
 #
 #   make          build qemu-system-x86_64 and qemu-system-aarch64 (build/qemu)
 #   make demo     boot a Debian guest that uses the device and show what it saw
-#   make check    run every check (design rules, checkpatch, the manual,
-#                 unit, qtest, qos, guest, and unit/qtest/qos again under
-#                 ASan+UBSan);
+#   make check    run every check through meson's test runner (suites
+#                 qemu-mdev, qemu-mdev-guest, qemu-mdev-commands in
+#                 build/qemu, qemu-mdev again in build/asan under
+#                 ASan+UBSan); JUnit XML in build/*/meson-logs/;
 #                 ends with "N passed, N failed"
 #   make checkpatch  QEMU's checkpatch.pl on our files and patches
 #   make docs     build QEMU's manual with our pages (build/qemu/docs/manual)
@@ -42,7 +43,8 @@ export CCACHE_NOHASHDIR := true
 export CCACHE_BASEDIR := $(TOP)
 
 .PHONY: all build build-asan configure demo check check-design check-unit \
-        check-qtest check-guest check-asan checkpatch docs fuzz bench \
+        check-qtest check-guest check-commands check-asan checkpatch docs \
+        fuzz bench \
         clean distclean
 
 # Each target is a sequence (configure, assemble, ninja, tests); ninja
@@ -85,7 +87,9 @@ demo: build
 check: build build-asan
 	@scripts/check.sh all
 
-check-design:
+# The check-* targets run meson suites: the tree must be assembled and the
+# test list current (a no-op build when it is).
+check-design: build
 	@scripts/check.sh design
 
 # QEMU's manual with our pages and QAPI schema, Sphinx warnings as errors.
@@ -96,7 +100,7 @@ docs: $(QEMU_BUILD)/build.ninja
 	      "ours: system/devices/virtio-mdev.html, devel/virtio-mdev-design.html"
 
 # QEMU's scripts/checkpatch.pl on our C files and patches (in make check).
-checkpatch: $(QEMU_BUILD)/build.ninja
+checkpatch: build
 	@scripts/check.sh checkpatch
 
 check-unit: build
@@ -107,6 +111,10 @@ check-qtest: build
 
 check-guest: build
 	@GUEST_FILTER="$(GUEST_FILTER)" scripts/check.sh guest
+
+# Every QEMU command README.md and docs/system/devices/ show.
+check-commands: build
+	@scripts/check.sh commands
 
 check-asan: build-asan
 	@scripts/check.sh asan

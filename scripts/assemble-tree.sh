@@ -18,7 +18,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 upstream=$1
 src=$2
-overlay_dirs="hw include tests/qtest tests/unit docs configs qapi"
+overlay_dirs="hw include tests/qtest tests/unit tests/qemu-mdev docs configs qapi"
 
 die() { printf 'assemble-tree: error: %s\n' "$*" >&2; exit 1; }
 

@@ -31,11 +31,12 @@ build() {
     fi
 }
 
-echo "1..5"
+echo "1..6"
 check "the manual builds with Sphinx warnings as errors" build
 check "system/devices/virtio-mdev.html" test -s "$m/system/devices/virtio-mdev.html"
 check "devel/virtio-mdev-design.html" test -s "$m/devel/virtio-mdev-design.html"
 check "devel/building.html" test -s "$m/devel/building.html"
+check "devel/virtio-mdev-testing.html" test -s "$m/devel/virtio-mdev-testing.html"
 check "query-mdev in the QMP reference" \
     grep -q 'query-mdev' "$m/interop/qemu-qmp-ref.html"
 [ $fails -eq 0 ]
