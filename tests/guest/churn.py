@@ -11,121 +11,75 @@ alternating rounds of
 so a guest that streams frames and writes its disk meanwhile must come
 out with nothing lost, duplicated or corrupted.  The guest's console is
 followed from process to process: lines() yields them in order and ends
-when the QEMU then running the guest exits.
+when the QEMU then running the guest exits.  Each process is a
+QEMUMachine of QEMU's own Python packages (guestvm.py), QMP included.
 """
 
-import json
 import os
 import queue
-import socket
-import subprocess
 import threading
 import time
+
+from guestvm import QEMUMachine, finish_vm, kill_vm, start_vm
 
 ROUND_PAUSE = 1.0       # seconds of streaming between rounds
 STEP_TIMEOUT = 120      # seconds for one savevm, loadvm or migration
 
 
-class QmpError(RuntimeError):
-    pass
+def hmp(vm, command):
+    """An HMP command through QMP; its output must be empty (no error)."""
+    out = vm.cmd('human-monitor-command', command_line=command)
+    if out.strip():
+        raise RuntimeError('%s: %s' % (command, out.strip()))
 
 
-class Qmp:
-    """A small QMP client over a unix socket (events are skipped)."""
-
-    def __init__(self, path, timeout=30):
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(path)
-                break
-            except OSError:
-                self.sock.close()
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        self.file = self.sock.makefile('rw')
-        json.loads(self.file.readline())           # greeting
-        self.cmd('qmp_capabilities')
-
-    def cmd(self, name, **args):
-        self.file.write(json.dumps({'execute': name, 'arguments': args})
-                        + '\n')
-        self.file.flush()
-        while True:
-            line = self.file.readline()
-            if not line:
-                raise QmpError('%s: QEMU closed its monitor' % name)
-            r = json.loads(line)
-            if 'error' in r:
-                raise QmpError('%s: %s' % (name, r['error']['desc']))
-            if 'return' in r:
-                return r['return']
-
-    def hmp(self, command):
-        out = self.cmd('human-monitor-command', **{'command-line': command})
-        if out.strip():
-            raise QmpError('%s: %s' % (command, out.strip()))
-
-    def wait_for(self, name, key, want, timeout=STEP_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            st = self.cmd(name).get(key)
-            if st == want:
-                return
-            if st == 'failed':
-                raise QmpError('%s: %s failed' % (name, key))
-            time.sleep(0.05)
-        raise QmpError('%s: %s is not %s after %ds' % (name, key, want,
+def wait_for(vm, name, key, want, timeout=STEP_TIMEOUT):
+    """Poll the QMP query NAME until its KEY is WANT."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st = vm.cmd(name).get(key)
+        if st == want:
+            return
+        if st == 'failed':
+            raise RuntimeError('%s: %s failed' % (name, key))
+        time.sleep(0.05)
+    raise RuntimeError('%s: %s is not %s after %ds' % (name, key, want,
                                                        timeout))
-
-    def close(self):
-        self.sock.close()
 
 
 def make_qcow2(qemu, path, size):
     """Create a qcow2 image with QEMU's own blockdev-create (the build has
     no qemu-img); internal snapshots need one."""
     open(path, 'wb').close()
-    sock = path + '.qmp'
-    proc = subprocess.Popen([qemu, '-M', 'none', '-nodefaults', '-display',
-                             'none', '-qmp',
-                             'unix:%s,server=on,wait=off' % sock],
-                            stdin=subprocess.DEVNULL)
+    vm = QEMUMachine(qemu, args=['-M', 'none', '-nodefaults'],
+                     base_temp_dir=os.path.dirname(path))
+    vm.launch()
     try:
-        q = Qmp(sock)
-        q.cmd('blockdev-add', driver='file', filename=path,
-              **{'node-name': 'f0'})
-        q.cmd('blockdev-create', **{'job-id': 'c0', 'options': {
-            'driver': 'qcow2', 'file': 'f0', 'size': size}})
+        vm.cmd('blockdev-add', driver='file', filename=path, node_name='f0')
+        vm.cmd('blockdev-create', job_id='c0',
+               options={'driver': 'qcow2', 'file': 'f0', 'size': size})
         deadline = time.monotonic() + 60
         while True:
-            job = [j for j in q.cmd('query-jobs') if j['id'] == 'c0'][0]
+            job = [j for j in vm.cmd('query-jobs') if j['id'] == 'c0'][0]
             if job['status'] == 'concluded':
                 break
             if time.monotonic() > deadline:
-                raise QmpError('blockdev-create did not conclude')
+                raise RuntimeError('blockdev-create did not conclude')
             time.sleep(0.05)
         if 'error' in job:
-            raise QmpError('blockdev-create: ' + job['error'])
-        q.cmd('job-dismiss', id='c0')
-        q.cmd('quit')
-        q.close()
+            raise RuntimeError('blockdev-create: ' + job['error'])
+        vm.cmd('job-dismiss', id='c0')
     finally:
-        proc.wait(timeout=30)
-        os.unlink(sock) if os.path.exists(sock) else None
+        vm.shutdown()
 
 
 class Churn:
-    def __init__(self, cmd, tmpdir, start_qemu, log):
+    def __init__(self, cmd, tmpdir, log):
         self.cmd = cmd
         self.tmpdir = tmpdir
-        self.start_qemu = start_qemu
         self.log = log                  # log(text): into the case's log
         self.lines_q = queue.Queue()
-        self.procs = []
-        self.qmps = {}
+        self.procs = []                 # QEMUMachines, in order
         self.rounds = []                # 'savevm' or 'migrate', when done
         self.error = None
         self.stopping = threading.Event()
@@ -135,28 +89,11 @@ class Churn:
     # ---- processes and their consoles ----
 
     def _spawn(self, incoming):
-        n = len(self.procs)
-        sock = os.path.join(self.tmpdir, 'churn-qmp%d.sock' % n)
-        cmd = self.cmd + ['-qmp', 'unix:%s,server=on,wait=off' % sock]
-        if incoming:
-            cmd += ['-incoming', 'defer']
-        proc = self.start_qemu(cmd)
-        proc.qmp_path = sock
-        self.procs.append(proc)
-        threading.Thread(target=self._read, args=(proc,),
-                         daemon=True).start()
-        return proc
-
-    def _read(self, proc):
-        for raw in proc.stdout:
-            self.lines_q.put((proc, raw.decode('utf-8', 'replace')
-                              .rstrip('\r\n')))
-        self.lines_q.put((proc, None))
-
-    def _qmp(self, proc):
-        if proc not in self.qmps:
-            self.qmps[proc] = Qmp(proc.qmp_path)
-        return self.qmps[proc]
+        cmd = self.cmd + (['-incoming', 'defer'] if incoming else [])
+        vm = start_vm(cmd, self.tmpdir, 'churn%d' % len(self.procs),
+                      self.lines_q)
+        self.procs.append(vm)
+        return vm
 
     def lines(self):
         """The guest's console, across processes, until its QEMU exits."""
@@ -167,14 +104,20 @@ class Churn:
             elif proc is self.cur:
                 return
 
-    @property
-    def returncode(self):
-        return self.cur.wait()
+    def finish(self):
+        """Reap every process; returns the exit code and output of the one
+        that ran the guest last.  A destination that a round interrupted
+        by the guest's end left waiting is killed."""
+        for vm in self.procs:
+            if vm is not self.cur:
+                kill_vm(vm)
+                finish_vm(vm)
+        return finish_vm(self.cur)
 
     def kill(self):
         self.stopping.set()
-        for p in self.procs:
-            p.kill()
+        for vm in self.procs:
+            kill_vm(vm)
 
     # ---- the rounds ----
 
@@ -203,26 +146,23 @@ class Churn:
             self.log('# churn stopped: %r' % e)
 
     def _savevm(self, n):
-        q = self._qmp(self.cur)
         tag = 'churn%d' % n
         for c in ('savevm', 'loadvm', 'delvm'):
             t = time.monotonic()
-            q.hmp('%s %s' % (c, tag))
+            hmp(self.cur, '%s %s' % (c, tag))
             self.log('# churn: %s %s (%.1fs)' % (c, tag,
                                                 time.monotonic() - t))
 
     def _migrate(self, n):
         src = self.cur
         dst = self._spawn(incoming=True)
-        qs, qd = self._qmp(src), self._qmp(dst)
         uri = 'unix:' + os.path.join(self.tmpdir, 'churn-mig%d.sock' % n)
         t = time.monotonic()
-        qd.cmd('migrate-incoming', uri=uri)
-        qs.cmd('migrate', uri=uri)
-        qs.wait_for('query-migrate', 'status', 'completed')
-        qd.wait_for('query-status', 'status', 'running')
+        dst.cmd('migrate-incoming', uri=uri)
+        src.cmd('migrate', uri=uri)
+        wait_for(src, 'query-migrate', 'status', 'completed')
+        wait_for(dst, 'query-status', 'status', 'running')
         self.cur = dst                  # from now on its console counts
-        qs.cmd('quit')
-        src.wait(timeout=30)
+        src.cmd('quit')
         self.log('# churn: migrated to process %d (%.1fs)'
                  % (len(self.procs) - 1, time.monotonic() - t))

@@ -22,8 +22,8 @@ meson runs each case as a test of the qemu-mdev-guest suite
 
 import argparse
 import concurrent.futures
-import errno
 import json
+import queue
 import os
 import re
 import shutil
@@ -34,7 +34,8 @@ import tempfile
 import threading
 import time
 
-from churn import Churn, Qmp, make_qcow2
+from churn import Churn, make_qcow2
+from guestvm import finish_vm, kill_vm, start_vm
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 BUILD = os.path.join(TOP, 'build')
@@ -315,8 +316,7 @@ class Case:
                   'lc_count=%d' % count]
         append += ['%s=%s' % kv for kv in sorted(self.guest_opts.items())]
         cmd = [qemu, '-accel', 'tcg', '-M', s['machine'], '-m', '512',
-               '-smp', '1', '-nodefaults', '-no-reboot', '-display', 'none',
-               '-serial', 'stdio',
+               '-smp', '1', '-nodefaults', '-no-reboot',
                '-kernel', os.path.join(guest, 'vmlinuz'),
                '-initrd', os.path.join(guest, 'initrd.img')]
         if 'cpu' in s:
@@ -343,19 +343,14 @@ class Case:
             find, driver = self.setup['find'], 'virtio-mmio'
         if self.blk:
             cmd += self.disk_args(os.path.join(tmpdir, 'disk.img'))
-        if self.carrier:
-            cmd += ['-qmp', 'unix:%s,server=on,wait=off'
-                    % os.path.join(tmpdir, 'qmp.sock')]
         cmd += ['-append', ' '.join(append)]
         return cmd, find, driver
 
 
-def set_link(tmpdir, up, logf):
+def set_link(vm, up, logf):
     """Toggle the carrier-case NIC's link through QMP (mvnet's 'link')."""
-    qmp = Qmp(os.path.join(tmpdir, 'qmp.sock'))
-    r = qmp.cmd('qom-set', path='/objects/mvnet-default/' + CARRIER_UUID,
-                property='link', value=up)
-    qmp.close()
+    r = vm.cmd('qom-set', path='/objects/mvnet-default/' + CARRIER_UUID,
+               property='link', value=up)
     logf.write('# qom-set link %s: %s\n' % (up, json.dumps(r)))
 
 
@@ -485,23 +480,6 @@ def check_disk(case, disk, res, find, driver):
     return errors
 
 
-def start_qemu(cmd):
-    """Start CMD.  A build running at the same time relinks the emulator
-    in place: for a moment it cannot be executed (EACCES, ETXTBSY) or is
-    missing.  Wait for it rather than lose the whole matrix."""
-    deadline = time.monotonic() + 300
-    while True:
-        try:
-            return subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT)
-        except OSError as e:
-            if (e.errno not in (errno.EACCES, errno.ETXTBSY, errno.ENOENT)
-                    or time.monotonic() > deadline):
-                raise
-            time.sleep(1)
-
-
 # A churn case must take the streaming guest through at least this many
 # rounds (savevm/loadvm and live migration alternate).
 CHURN_MIN_ROUNDS = 4
@@ -543,19 +521,22 @@ def run_case(case, args, echo=None):
             logf.write('# ' + ' '.join(cmd) + '\n')
             logf.flush()
             if case.churn:
-                churn = proc = Churn(cmd, tmpdir, start_qemu,
-                                     lambda t: (logf.write(t + '\n'),
-                                                logf.flush()))
+                churn = Churn(cmd, tmpdir, lambda t: (logf.write(t + '\n'),
+                                                      logf.flush()))
                 stream = churn.lines()
+                vm = churn.cur
             else:
-                proc = start_qemu(cmd)
-                stream = (raw.decode('utf-8', 'replace').rstrip('\r\n')
-                          for raw in proc.stdout)
+                lines_q = queue.Queue()
+                vm = start_vm(cmd, tmpdir, 'guest', lines_q)
+                stream = iter(lambda: lines_q.get()[1], None)
             killed = threading.Event()
 
             def kill():
                 killed.set()
-                proc.kill()
+                if churn:
+                    churn.kill()
+                else:
+                    kill_vm(vm)
 
             timer = threading.Timer(args.timeout, kill)
             timer.start()
@@ -564,18 +545,25 @@ def run_case(case, args, echo=None):
                     logf.write(line + '\n')
                     lines.append(line)
                     if line.startswith('GUEST-CARRIER-WAIT '):
-                        set_link(tmpdir, line.endswith('up'), logf)
+                        set_link(vm, line.endswith('up'), logf)
                     if churn and churn_starts(case, line):
                         churn.begin()
                     if churn and churn_ends(case, line):
                         churn.end()
                     if echo and (line.startswith(('GUEST-', 'LOOPCHECK'))):
                         echo(line)
-                returncode = proc.returncode if churn else proc.wait()
-                if churn:
-                    churn.end()
+            except BaseException:
+                kill()                  # no QEMU outlives its case
+                raise
             finally:
                 timer.cancel()
+                if churn:
+                    churn.end()
+                    returncode, output = churn.finish()
+                else:
+                    returncode, output = finish_vm(vm)
+            if output.strip():
+                logf.write('# QEMU:\n' + output)
             timed_out = killed.is_set()
         if case.blk and not timed_out and not case.churn:
             # QEMU has exited: what the guest wrote must be in the file
