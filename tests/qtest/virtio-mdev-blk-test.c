@@ -15,6 +15,7 @@
 #include "qemu/bswap.h"
 #include "qemu/units.h"
 #include "libqtest.h"
+#include "virtio-mdev-qtest.h"
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
 #include "standard-headers/linux/virtio_blk.h"
@@ -357,24 +358,10 @@ static void used_take(Dev *d, uint32_t *id, uint32_t *len)
     q->ndesc[*id] = 0;
 }
 
-/*
- * Waits as libqos's: step the qtest clock (each step a round trip through
- * QEMU's main loop, where completions are delivered) until the device
- * answers, failing after WAIT_US of host time.
- */
-#define WAIT_US             (30 * G_USEC_PER_SEC)
-
+/* Waits (virtio-mdev-qtest.h) until the used index reaches @want. */
 static bool wait_used(Dev *d, uint16_t want)
 {
-    gint64 end = g_get_monotonic_time() + WAIT_US;
-
-    while (used_idx(d) != want) {
-        if (g_get_monotonic_time() > end) {
-            return false;
-        }
-        qtest_clock_step(d->qts, 100);
-    }
-    return true;
+    return vmq_wait_readw(d->qts, d->q.used + 2, want);
 }
 
 /*
@@ -395,15 +382,7 @@ static bool used_stays(Dev *d, uint16_t idx, unsigned ms)
 /* Wait until the device sets @bit in its status; returns whether it did. */
 static bool wait_status(Dev *d, uint32_t bit)
 {
-    gint64 end = g_get_monotonic_time() + WAIT_US;
-
-    while (!(rd(d, VIRTIO_MMIO_STATUS) & bit)) {
-        if (g_get_monotonic_time() > end) {
-            return false;
-        }
-        qtest_clock_step(d->qts, 100);
-    }
-    return true;
+    return vmq_wait_readl_bits(d->qts, d->base + VIRTIO_MMIO_STATUS, bit);
 }
 
 /* ---- requests ---- */
@@ -1733,7 +1712,7 @@ static void pk_post(Dev *d, PkRing *p, const Chain *c, uint16_t id,
 /* Wait (as wait_used) for the next used descriptor: its buffer id, length. */
 static bool pk_wait_used(Dev *d, PkRing *p, uint16_t *id, uint32_t *len)
 {
-    gint64 end = g_get_monotonic_time() + WAIT_US;
+    gint64 end = g_get_monotonic_time() + VMQ_WAIT_US;
     uint64_t a = p->q.desc + 16 * p->used_pos;
     uint16_t fl;
 
@@ -1828,25 +1807,6 @@ static void test_packed(void)
 
 /* ---- migration ---- */
 
-static void wait_migration(QTestState *qts, const char *cmd, const char *key,
-                           const char *want)
-{
-    for (int i = 0; i < 1000; i++) {
-        QDict *r = qtest_qmp(qts, "{'execute': %s}", cmd);
-        QDict *ret = qdict_get_qdict(r, "return");
-        const char *st = ret ? qdict_get_try_str(ret, key) : NULL;
-        bool done = st && !strcmp(st, want);
-
-        g_assert_true(!st || strcmp(st, "failed") || !strcmp(want, "failed"));
-        qobject_unref(r);
-        if (done) {
-            return;
-        }
-        g_usleep(10000);
-    }
-    g_assert_not_reached();
-}
-
 /* How the migrating disk is given: "%s" in @disk is the image's path. */
 typedef enum MigDisk {
     MIG_DRIVE,          /* -drive if=none,id=d0 */
@@ -1902,8 +1862,8 @@ static void migrate_disk(MigDisk kind)
 
     qtest_qmp_assert_success(src, "{'execute': 'migrate', 'arguments': "
                              "{'uri': %s}}", uri);
-    wait_migration(src, "query-migrate", "status", "completed");
-    wait_migration(dst, "query-status", "status", "running");
+    vmq_wait_migration(src, "query-migrate", "status", "completed");
+    vmq_wait_migration(dst, "query-status", "status", "running");
     qtest_quit(src);
 
     d.qts = dst;
@@ -1982,14 +1942,14 @@ static void migrate_refused(const char *src_dev, const char *dst_dev,
     dev_start(&d, DRV_FEATURES);
     qtest_qmp_assert_success(src, "{'execute': 'migrate', 'arguments': "
                              "{'uri': %s}}", uri);
-    wait_migration(src, "query-migrate", "status", "failed");
-    wait_migration(dst, "query-migrate", "status", "failed");
+    vmq_wait_migration(src, "query-migrate", "status", "failed");
+    vmq_wait_migration(dst, "query-migrate", "status", "failed");
     g_assert_true(g_file_get_contents(err, &text, NULL, NULL));
     g_test_message("destination: %s", text);
     g_assert_nonnull(strstr(text, want));
     qtest_quit(dst);
 
-    wait_migration(src, "query-status", "status", "running");
+    vmq_wait_migration(src, "query-status", "status", "running");
     g_assert_cmpuint(blk_write(&d, 0, 4096, 7, LAY_SPLIT, 0), ==,
                      VIRTIO_BLK_S_OK);
     check_read(&d, 0, 4096, 7, LAY_MERGE, 0);

@@ -27,6 +27,7 @@
 #include "qemu/bswap.h"
 #include "qemu/units.h"
 #include "libqtest.h"
+#include "virtio-mdev-qtest.h"
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
 #include "standard-headers/linux/virtio_blk.h"
@@ -458,37 +459,15 @@ static void used_elem(H *h, Q *q, uint16_t i, uint32_t *id, uint32_t *len)
     *len = qtest_readl(h->qts, q->used + 8 + 8 * (i % q->num));
 }
 
-/*
- * Waits as libqos's: step the qtest clock (each step a round trip through
- * QEMU's main loop) until the device answers, failing after WAIT_US of
- * host time, which only a broken device reaches.
- */
-#define WAIT_US             (30 * G_USEC_PER_SEC)
-
+/* Waits (virtio-mdev-qtest.h) until @q's used index reaches @want. */
 static bool wait_used(H *h, Q *q, uint16_t want)
 {
-    gint64 end = g_get_monotonic_time() + WAIT_US;
-
-    while (used_idx(h, q) != want) {
-        if (g_get_monotonic_time() > end) {
-            return false;
-        }
-        qtest_clock_step(h->qts, 100);
-    }
-    return true;
+    return vmq_wait_readw(h->qts, q->used + 2, want);
 }
 
 static bool wait_status(H *h, uint32_t bit)
 {
-    gint64 end = g_get_monotonic_time() + WAIT_US;
-
-    while (!(rd(h, VIRTIO_MMIO_STATUS) & bit)) {
-        if (g_get_monotonic_time() > end) {
-            return false;
-        }
-        qtest_clock_step(h->qts, 100);
-    }
-    return true;
+    return vmq_wait_readl_bits(h->qts, h->base + VIRTIO_MMIO_STATUS, bit);
 }
 
 static uint64_t bh_runs(H *h)

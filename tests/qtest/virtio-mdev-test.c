@@ -13,6 +13,7 @@
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
 #include "libqtest.h"
+#include "virtio-mdev-qtest.h"
 #include "libqos/fw_cfg.h"
 #include "qobject/qdict.h"
 #include "qobject/qjson.h"
@@ -234,14 +235,6 @@ static void used_elem(Dev *d, TQueue *q, uint16_t i, uint32_t *id,
     *len = qtest_readl(d->qts, q->used + 8 + 8 * (i % QSZ));
 }
 
-/* Let the device's bottom half run until @q's used index reaches @want. */
-/*
- * Waits as libqos's (qvirtio_wait_used_elem): step the qtest clock until
- * the device has answered, failing after WAIT_US of host time.  Each step
- * is a round trip through QEMU's main loop, where the datapath's bottom
- * half runs; a loaded host only makes the wait longer, never wrong.
- */
-#define WAIT_US             (30 * G_USEC_PER_SEC)
 /*
  * The negative: a bottom half scheduled by an access runs in the next
  * main-loop iteration, so after SETTLE_STEPS round trips what has not
@@ -249,17 +242,10 @@ static void used_elem(Dev *d, TQueue *q, uint16_t i, uint32_t *id,
  */
 #define SETTLE_STEPS        20
 
+/* Waits (virtio-mdev-qtest.h) until @q's used index reaches @want. */
 static bool wait_used(Dev *d, TQueue *q, uint16_t want)
 {
-    gint64 end = g_get_monotonic_time() + WAIT_US;
-
-    while (used_idx(d, q) != want) {
-        if (g_get_monotonic_time() > end) {
-            return false;
-        }
-        qtest_clock_step(d->qts, 100);
-    }
-    return true;
+    return vmq_wait_readw(d->qts, q->used + 2, want);
 }
 
 /* After the device settled, queue @q's used index is still not @want. */
@@ -277,15 +263,7 @@ static bool stays_unused(Dev *d, TQueue *q, uint16_t want)
 /* Wait until the device sets @bit in its status; returns whether it did. */
 static bool wait_status(Dev *d, uint32_t bit)
 {
-    gint64 end = g_get_monotonic_time() + WAIT_US;
-
-    while (!(rd(d, VIRTIO_MMIO_STATUS) & bit)) {
-        if (g_get_monotonic_time() > end) {
-            return false;
-        }
-        qtest_clock_step(d->qts, 100);
-    }
-    return true;
+    return vmq_wait_readl_bits(d->qts, d->base + VIRTIO_MMIO_STATUS, bit);
 }
 
 /* Post RX buffer @i (descriptor slot = i % QSZ) of @len bytes. */
@@ -1062,7 +1040,7 @@ static bool pk_take_used(Dev *d, PkQueue *pq, uint16_t *id, uint32_t *len)
 /* Wait (as wait_used) for the next used descriptor. */
 static bool pk_wait_used(Dev *d, PkQueue *pq, uint16_t *id, uint32_t *len)
 {
-    gint64 end = g_get_monotonic_time() + WAIT_US;
+    gint64 end = g_get_monotonic_time() + VMQ_WAIT_US;
 
     while (!pk_take_used(d, pq, id, len)) {
         if (g_get_monotonic_time() > end) {
@@ -1261,25 +1239,6 @@ static void test_switches(void)
 
 /* ---- migration ---- */
 
-static void wait_migration(QTestState *qts, const char *cmd, const char *key,
-                           const char *want)
-{
-    for (int i = 0; i < 600; i++) {
-        QDict *r = qtest_qmp(qts, "{'execute': %s}", cmd);
-        QDict *ret = qdict_get_qdict(r, "return");
-        const char *st = ret ? qdict_get_try_str(ret, key) : NULL;
-        bool done = st && !strcmp(st, want);
-
-        g_assert_true(!st || strcmp(st, "failed") || !strcmp(want, "failed"));
-        qobject_unref(r);
-        if (done) {
-            return;
-        }
-        g_usleep(10000);
-    }
-    g_assert_not_reached();
-}
-
 /*
  * What a driver and a management tool see of the NIC: registers of the
  * device and of each queue, config space, the rings' used indices and the
@@ -1358,13 +1317,13 @@ static void test_migrate(void)
 
     qtest_qmp_assert_success(src, "{'execute': 'migrate', 'arguments': "
                              "{'uri': %s}}", uri);
-    wait_migration(src, "query-migrate", "status", "completed");
+    vmq_wait_migration(src, "query-migrate", "status", "completed");
     qtest_quit(src);
 
     dst = start(dst_args);
     qtest_qmp_assert_success(dst, "{'execute': 'migrate-incoming', "
                              "'arguments': {'uri': %s}}", uri);
-    wait_migration(dst, "query-status", "status", "running");
+    vmq_wait_migration(dst, "query-status", "status", "running");
     d.qts = dst;
     after = dev_snapshot(&d);
     g_assert_cmpstr(before, ==, after);
@@ -1439,15 +1398,15 @@ static void migrate_refused(const char *src_dev, const char *dst_dev,
                              "'exit-on-error': false}}", uri);
     qtest_qmp_assert_success(src, "{'execute': 'migrate', 'arguments': "
                              "{'uri': %s}}", uri);
-    wait_migration(src, "query-migrate", "status", "failed");
-    wait_migration(dst, "query-migrate", "status", "failed");
+    vmq_wait_migration(src, "query-migrate", "status", "failed");
+    vmq_wait_migration(dst, "query-migrate", "status", "failed");
     g_assert_true(said(err, want));
 
     dev_init(&dd, dst, "/machine/peripheral/n0");
     g_assert_cmpuint(rd(&dd, VIRTIO_MMIO_STATUS), ==, 0);
     qtest_quit(dst);
 
-    wait_migration(src, "query-status", "status", "running");
+    vmq_wait_migration(src, "query-status", "status", "running");
     rx = post_rx(&d, 0, 2048);
     kick(&d, &d.rx);
     send_frame(&d, 0, HDR_LEN, 100, 9);
@@ -1516,7 +1475,7 @@ static void migrate_crafted(void (*edit)(uint8_t *rec), const char *want)
     dev_start(&d, BASE_FEATURES);
     qtest_qmp_assert_success(qts, "{'execute': 'migrate', 'arguments': "
                              "{'uri': %s}}", uri);
-    wait_migration(qts, "query-migrate", "status", "completed");
+    vmq_wait_migration(qts, "query-migrate", "status", "completed");
     qtest_quit(qts);
 
     g_assert_true(g_file_get_contents(file, (char **)&buf, &len, NULL));
@@ -1527,7 +1486,7 @@ static void migrate_crafted(void (*edit)(uint8_t *rec), const char *want)
     qtest_qmp_assert_success(qts, "{'execute': 'migrate-incoming', "
                              "'arguments': {'uri': %s, "
                              "'exit-on-error': false}}", uri);
-    wait_migration(qts, "query-migrate", "status", "failed");
+    vmq_wait_migration(qts, "query-migrate", "status", "failed");
     g_assert_true(said(err, want));
     d.qts = qts;
     g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS), ==, 0);
