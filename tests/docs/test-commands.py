@@ -218,12 +218,16 @@ def rst_blocks(page, text):
         while j < n and (not text[j].strip() or indent_of(text[j]) > base):
             body.append((j + 1, text[j]))
             j += 1
-        body = trim_blank(body)
-        if body:
-            blocks.append(Block(page, body[0][0], dedent(body),
-                                marker_before(text, start, RST_MARK)))
+        add_block(blocks, page, body, marker_before(text, start, RST_MARK))
         i = j
     return blocks
+
+
+def add_block(blocks, page, body, marker):
+    """Append the block of BODY's (line number, text) pairs, if any."""
+    body = trim_blank(body)
+    if body:
+        blocks.append(Block(page, body[0][0], dedent(body), marker))
 
 
 def md_blocks(page, text):
@@ -241,10 +245,7 @@ def md_blocks(page, text):
             while j < n and not text[j].strip().startswith(close):
                 body.append((j + 1, text[j]))
                 j += 1
-            body = trim_blank(body)
-            if body:
-                blocks.append(Block(page, body[0][0], dedent(body),
-                                    marker_before(text, i, MD_MARK)))
+            add_block(blocks, page, body, marker_before(text, i, MD_MARK))
             i = j + 1
             prev_blank = False
             continue
@@ -254,9 +255,7 @@ def md_blocks(page, text):
             while j < n and (not text[j].strip() or indent_of(text[j]) >= 4):
                 body.append((j + 1, text[j]))
                 j += 1
-            body = trim_blank(body)
-            blocks.append(Block(page, body[0][0], dedent(body),
-                                marker_before(text, i, MD_MARK)))
+            add_block(blocks, page, body, marker_before(text, i, MD_MARK))
             i = j
             prev_blank = False
             continue
