@@ -208,9 +208,10 @@ enum {
     MVNET_WAIT_RX = 0,      /* no receive buffer: the frame waits */
     MVNET_DONE = 1,         /* delivered, dropped or counted as an error */
     MVNET_TX_EMPTY = 2,     /* nothing to transmit */
+    MVNET_FRAME = 3,        /* a frame is ready to go on (helpers below) */
+    MVNET_WAIT_NET = 4,     /* the netdev queued a frame: wait for it */
 };
 
-/* Give back the first @nrx receive chains popped for a frame. */
 static void mvnet_unpop_rx(MvnetDevice *n, unsigned nrx)
 {
     while (nrx--) {
@@ -218,18 +219,28 @@ static void mvnet_unpop_rx(MvnetDevice *n, unsigned nrx)
     }
 }
 
-/* Move one transmitted frame into receive buffers; returns MVNET_*. */
-static int mvnet_loop_one(MvnetDevice *n)
+/* Hand n->tx_chain back to the driver as used. */
+static int mvnet_tx_complete(MvnetDevice *n)
 {
-    MdevVq *tx = &n->vq[MVNET_TX_QUEUE], *rx = &n->vq[MVNET_RX_QUEUE];
-    VringChain *txc = &n->tx_chain;
-    bool mrg = n->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
-    unsigned hdr_len = mvnet_hdr_len(n);
-    unsigned nrx = 0;
-    uint64_t len, got = 0, off = 0;
-    int r;
+    if (vring_fill(&n->vq[MVNET_TX_QUEUE].ring, &n->tx_chain, 0) !=
+        VRING_OK) {
+        mvnet_set_broken(n, MVNET_TX_QUEUE, VRING_ERR_USED);
+        return MVNET_BROKEN;
+    }
+    return MVNET_DONE;
+}
 
-    r = vring_pop(&tx->ring, txc, true, false);
+/*
+ * Pop the next transmitted frame into n->tx_chain: MVNET_FRAME with *len
+ * (header included) when it is to be delivered; a frame out of range or
+ * sent while the link is down is counted and completed here (MVNET_DONE).
+ */
+static int mvnet_tx_pop(MvnetDevice *n, uint64_t *len)
+{
+    MdevVq *tx = &n->vq[MVNET_TX_QUEUE];
+    unsigned hdr_len = mvnet_hdr_len(n);
+    int r = vring_pop(&tx->ring, &n->tx_chain, true, false);
+
     if (r <= 0) {
         if (r < 0) {
             mvnet_set_broken(n, MVNET_TX_QUEUE, -r);
@@ -237,46 +248,59 @@ static int mvnet_loop_one(MvnetDevice *n)
         }
         return MVNET_TX_EMPTY;
     }
-    len = txc->out_len;
-    if (len < hdr_len + ETH_HLEN || len > hdr_len + MVNET_MAX_FRAME) {
+    *len = n->tx_chain.out_len;
+    if (*len < hdr_len + ETH_HLEN || *len > hdr_len + MVNET_MAX_FRAME) {
         qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: transmitted frame of %"
                       PRIu64 " bytes (header %u) is out of range\n",
-                      mvnet_name(n), len, hdr_len);
+                      mvnet_name(n), *len, hdr_len);
         n->stats[MVNET_TX_QUEUE].errors++;
-        goto complete_tx;
+        return mvnet_tx_complete(n);
     }
     if (!n->link_up) {
         n->stats[MVNET_TX_QUEUE].drops++;
-        goto complete_tx;
+        return mvnet_tx_complete(n);
     }
+    return MVNET_FRAME;
+}
 
+/*
+ * Pop receive chains for @len bytes (header included) into n->rx_chains:
+ * MVNET_FRAME with *nrx; MVNET_WAIT_RX (nothing kept, n->rx_mark set) when
+ * the driver has not posted enough; MVNET_DONE when the frame cannot fit
+ * (without MRG_RXBUF, or beyond MVNET_MAX_RX_CHAINS: an error, counted).
+ */
+static int mvnet_rx_pop(MvnetDevice *n, uint64_t len, unsigned *nrx)
+{
+    MdevVq *rx = &n->vq[MVNET_RX_QUEUE];
+    bool mrg = n->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+    unsigned hdr_len = mvnet_hdr_len(n);
+    uint64_t got = 0;
+    int r;
+
+    *nrx = 0;
     while (got < len) {
-        if (nrx == MVNET_MAX_RX_CHAINS || (!mrg && nrx == 1)) {
+        if (*nrx == MVNET_MAX_RX_CHAINS || (!mrg && *nrx == 1)) {
             break;
         }
-        r = vring_pop(&rx->ring, &n->rx_chains[nrx], false, true);
+        r = vring_pop(&rx->ring, &n->rx_chains[*nrx], false, true);
         if (r < 0) {
             mvnet_set_broken(n, MVNET_RX_QUEUE, -r);
             return MVNET_BROKEN;
         }
         if (r == 0) {
-            /*
-             * Not enough receive buffers: give everything back and wait
-             * for the driver to post more than what was seen here.
-             */
+            /* Give everything back; wait for more than what was seen. */
             vring_avail_mark(&rx->ring, &n->rx_mark);
-            mvnet_unpop_rx(n, nrx);
-            vring_unpop(&tx->ring, txc);
+            mvnet_unpop_rx(n, *nrx);
             return MVNET_WAIT_RX;
         }
-        got += n->rx_chains[nrx].in_len;
-        nrx++;
+        got += n->rx_chains[*nrx].in_len;
+        (*nrx)++;
     }
     if (got < len) {
         /* Without MRG_RXBUF the frame does not fit: an error, no truncation */
-        mvnet_unpop_rx(n, nrx);
+        mvnet_unpop_rx(n, *nrx);
         n->stats[MVNET_RX_QUEUE].errors++;
-        goto complete_tx;
+        return MVNET_DONE;
     }
     if (n->rx_chains[0].in_len < hdr_len) {
         /* virtio 1.2, 5.1.6.3.1: each buffer holds at least the header. */
@@ -286,25 +310,23 @@ static int mvnet_loop_one(MvnetDevice *n)
                                                n->rx_chains[0].in_len,
                                                hdr_len);
 
-        mvnet_unpop_rx(n, nrx);
-        vring_unpop(&tx->ring, txc);
+        mvnet_unpop_rx(n, *nrx);
         mvnet_set_broken_why(n, MVNET_RX_QUEUE, why);
         return MVNET_BROKEN;
     }
+    return MVNET_FRAME;
+}
 
-    for (unsigned i = 0; i < nrx; i++) {
-        VringChain *c = &n->rx_chains[i];
-        uint64_t chunk = MIN(c->in_len, len - off);
-        int64_t done = vring_chain_copy(&rx->ring, c, 0, &tx->ring, txc, off,
-                                        chunk);
+/*
+ * Publish @nrx receive chains that now hold @len bytes (header included):
+ * the header's num_buffers, then each chain's used length.
+ */
+static int mvnet_rx_push(MvnetDevice *n, unsigned nrx, uint64_t len)
+{
+    MdevVq *rx = &n->vq[MVNET_RX_QUEUE];
+    unsigned hdr_len = mvnet_hdr_len(n);
+    uint64_t off = 0;
 
-        if (done != chunk) {
-            mvnet_set_broken(n, MVNET_RX_QUEUE,
-                             done < 0 ? -done : VRING_ERR_MEM);
-            return MVNET_BROKEN;
-        }
-        off += chunk;
-    }
     if (hdr_len == sizeof(struct virtio_net_hdr_mrg_rxbuf)) {
         uint8_t nb[2];
 
@@ -316,7 +338,6 @@ static int mvnet_loop_one(MvnetDevice *n)
             return MVNET_BROKEN;
         }
     }
-    off = 0;
     for (unsigned i = 0; i < nrx; i++) {
         uint64_t chunk = MIN(n->rx_chains[i].in_len, len - off);
 
@@ -328,15 +349,49 @@ static int mvnet_loop_one(MvnetDevice *n)
     }
     n->stats[MVNET_RX_QUEUE].packets++;
     n->stats[MVNET_RX_QUEUE].bytes += len - hdr_len;
-    n->stats[MVNET_TX_QUEUE].packets++;
-    n->stats[MVNET_TX_QUEUE].bytes += len - hdr_len;
+    return MVNET_DONE;
+}
 
-complete_tx:
-    if (vring_fill(&tx->ring, txc, 0) != VRING_OK) {
-        mvnet_set_broken(n, MVNET_TX_QUEUE, VRING_ERR_USED);
+/* Move one transmitted frame into receive buffers; returns MVNET_*. */
+static int mvnet_loop_one(MvnetDevice *n)
+{
+    MdevVq *tx = &n->vq[MVNET_TX_QUEUE], *rx = &n->vq[MVNET_RX_QUEUE];
+    unsigned nrx;
+    uint64_t len, off = 0;
+    int r;
+
+    r = mvnet_tx_pop(n, &len);
+    if (r != MVNET_FRAME) {
+        return r;
+    }
+    r = mvnet_rx_pop(n, len, &nrx);
+    if (r == MVNET_WAIT_RX) {
+        vring_unpop(&tx->ring, &n->tx_chain);
+        return r;
+    } else if (r == MVNET_DONE) {
+        return mvnet_tx_complete(n);
+    } else if (r == MVNET_BROKEN) {
+        return r;
+    }
+    for (unsigned i = 0; i < nrx; i++) {
+        VringChain *c = &n->rx_chains[i];
+        uint64_t chunk = MIN(c->in_len, len - off);
+        int64_t done = vring_chain_copy(&rx->ring, c, 0, &tx->ring,
+                                        &n->tx_chain, off, chunk);
+
+        if (done != chunk) {
+            mvnet_set_broken(n, MVNET_RX_QUEUE,
+                             done < 0 ? -done : VRING_ERR_MEM);
+            return MVNET_BROKEN;
+        }
+        off += chunk;
+    }
+    if (mvnet_rx_push(n, nrx, len) != MVNET_DONE) {
         return MVNET_BROKEN;
     }
-    return MVNET_DONE;
+    n->stats[MVNET_TX_QUEUE].packets++;
+    n->stats[MVNET_TX_QUEUE].bytes += len - mvnet_hdr_len(n);
+    return mvnet_tx_complete(n);
 }
 
 /* Execute one control command; returns VIRTIO_NET_OK or VIRTIO_NET_ERR. */
