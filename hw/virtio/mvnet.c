@@ -112,6 +112,7 @@ struct MvnetDevice {
     uint16_t mtu;
     bool link_up;
     uint64_t host_features;
+    char *netdev;               /* id of a network backend, or NULL */
     struct {                    /* the source's, checked on load */
         uint64_t host_features;
         MACAddr mac;
@@ -138,6 +139,10 @@ struct MvnetDevice {
     VringChain *rx_chains;      /* MVNET_MAX_RX_CHAINS, for MRG_RXBUF */
     VringAvailMark rx_mark;     /* RX seen when a frame had to wait */
     uint64_t bh_runs;           /* datapath runs, to show it does not spin */
+    NICConf nic_conf;
+    NICState *nic;              /* our NIC in QEMU's net layer, when bound */
+    bool rx_waiting;            /* the net layer holds frames for us */
+    uint8_t *tx_frame;          /* a frame on its way to the netdev */
 };
 
 static MvnetDevice *to_mvnet(MdevDevice *mdev)
@@ -394,6 +399,197 @@ static int mvnet_loop_one(MvnetDevice *n)
     return mvnet_tx_complete(n);
 }
 
+/*
+ * With a network backend (property 'netdev'), transmitted frames go to it
+ * and the frames it delivers fill the receive ring: the same ring steps as
+ * the loopback, with QEMU's net layer as the frame source and sink.
+ */
+static NetClientState *mvnet_peer(MvnetDevice *n)
+{
+    return n->nic ? qemu_get_queue(n->nic)->peer : NULL;
+}
+
+static void mvnet_tx_sent(NetClientState *nc, ssize_t len)
+{
+    MvnetDevice *n = qemu_get_nic_opaque(nc);
+
+    if (n->bh) {
+        qemu_bh_schedule(n->bh);
+    }
+}
+
+/* Send one transmitted frame to the netdev; returns MVNET_*. */
+static int mvnet_send_one(MvnetDevice *n)
+{
+    MdevVq *tx = &n->vq[MVNET_TX_QUEUE];
+    unsigned hdr_len = mvnet_hdr_len(n);
+    uint64_t len;
+    int64_t got;
+    ssize_t sent;
+    int r;
+
+    r = mvnet_tx_pop(n, &len);
+    if (r != MVNET_FRAME) {
+        return r;
+    }
+    got = vring_chain_read(&tx->ring, &n->tx_chain, hdr_len, n->tx_frame,
+                           len - hdr_len);
+    if (got != len - hdr_len) {
+        mvnet_set_broken(n, MVNET_TX_QUEUE, got < 0 ? -got : VRING_ERR_MEM);
+        return MVNET_BROKEN;
+    }
+    n->stats[MVNET_TX_QUEUE].packets++;
+    n->stats[MVNET_TX_QUEUE].bytes += got;
+    /* A frame the peer cannot take now is queued (copied) by the net layer */
+    sent = qemu_send_packet_async(qemu_get_queue(n->nic), n->tx_frame, got,
+                                  mvnet_tx_sent);
+    r = mvnet_tx_complete(n);
+    return r == MVNET_DONE && !sent ? MVNET_WAIT_NET : r;
+}
+
+static bool mvnet_can_receive(NetClientState *nc)
+{
+    MvnetDevice *n = qemu_get_nic_opaque(nc);
+    bool can = runstate_is_running() && !n->broken &&
+               (n->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+               n->vq[MVNET_RX_QUEUE].ready;
+
+    /* The net layer now holds frames for us: flush when this changes. */
+    n->rx_waiting |= !can;
+    return can;
+}
+
+/* Write @buf (@size bytes) after a zeroed header into the popped chains. */
+static int mvnet_rx_write(MvnetDevice *n, unsigned nrx, const uint8_t *buf,
+                          size_t size)
+{
+    Vring *ring = &n->vq[MVNET_RX_QUEUE].ring;
+    struct virtio_net_hdr_mrg_rxbuf hdr = { };
+    unsigned hdr_len = mvnet_hdr_len(n);
+    uint64_t off = 0;
+
+    if (vring_chain_write(ring, &n->rx_chains[0], 0, &hdr, hdr_len) !=
+        hdr_len) {
+        return -VRING_ERR_MEM;
+    }
+    for (unsigned i = 0; i < nrx && off < size; i++) {
+        uint64_t start = i ? 0 : hdr_len;
+        uint64_t chunk = MIN(n->rx_chains[i].in_len - start, size - off);
+
+        if (vring_chain_write(ring, &n->rx_chains[i], start, buf + off,
+                              chunk) != chunk) {
+            return -VRING_ERR_MEM;
+        }
+        off += chunk;
+    }
+    return 0;
+}
+
+/* A frame from the netdev; 0 (it stays queued) when no buffer is posted. */
+static ssize_t mvnet_receive(NetClientState *nc, const uint8_t *buf,
+                             size_t size)
+{
+    MvnetDevice *n = qemu_get_nic_opaque(nc);
+    Vring *ring = &n->vq[MVNET_RX_QUEUE].ring;
+    unsigned nrx;
+    int r;
+
+    if (!mvnet_can_receive(nc)) {
+        return 0;
+    }
+    if (!n->link_up) {
+        n->stats[MVNET_RX_QUEUE].drops++;
+        return size;
+    }
+    if (size < ETH_HLEN || size > MVNET_MAX_FRAME) {
+        n->stats[MVNET_RX_QUEUE].errors++;
+        return size;
+    }
+    r = mvnet_rx_pop(n, mvnet_hdr_len(n) + size, &nrx);
+    if (r == MVNET_WAIT_RX) {
+        n->rx_waiting = true;
+        if (vring_enable_notify_since(ring, &n->rx_mark)) {
+            qemu_bh_schedule(n->bh);    /* buffers came meanwhile */
+        }
+        return 0;
+    }
+    if (r == MVNET_FRAME) {
+        r = mvnet_rx_write(n, nrx, buf, size);
+        if (r < 0) {
+            mvnet_set_broken(n, MVNET_RX_QUEUE, -r);
+        } else if (mvnet_rx_push(n, nrx, mvnet_hdr_len(n) + size) ==
+                   MVNET_DONE) {
+            mvnet_notify(n, MVNET_RX_QUEUE);
+        }
+    }
+    return size;
+}
+
+/* The link of our NIC (set_link) or the 'link' property changed. */
+static void mvnet_link_changed(MvnetDevice *n, bool up)
+{
+    if (n->link_up == up) {
+        return;
+    }
+    n->link_up = up;
+    if (n->features & (1ULL << VIRTIO_NET_F_STATUS)) {
+        mvnet_config_changed(n);
+    } else {
+        n->generation++;
+    }
+}
+
+static void mvnet_link_status_changed(NetClientState *nc)
+{
+    mvnet_link_changed(qemu_get_nic_opaque(nc), !nc->link_down);
+}
+
+static NetClientInfo mvnet_nic_info = {
+    .type = NET_CLIENT_DRIVER_NIC,
+    .size = sizeof(NICState),
+    .can_receive = mvnet_can_receive,
+    .receive = mvnet_receive,
+    .link_status_changed = mvnet_link_status_changed,
+};
+
+/*
+ * Our NIC in the net layer, named after the transport device (e.g. the
+ * -device id, for set_link and 'info network'), connected to the netdev
+ * when 'netdev' is set.
+ */
+static bool mvnet_nic_create(MvnetDevice *n, Error **errp)
+{
+    MdevDevice *mdev = MDEV_DEVICE(n);
+    NetClientState *peer = NULL;
+    const char *name = NULL;
+
+    if (n->netdev) {
+        peer = qemu_find_netdev(n->netdev);
+        if (!peer) {
+            error_setg(errp, "property 'netdev': no network backend with "
+                       "id '%s'", n->netdev);
+            return false;
+        }
+        if (peer->peer) {
+            error_setg(errp, "property 'netdev': network backend '%s' is "
+                       "already in use", n->netdev);
+            return false;
+        }
+    }
+    memset(&n->nic_conf, 0, sizeof(n->nic_conf));
+    n->nic_conf.macaddr = n->conf_mac;
+    n->nic_conf.peers.ncs[0] = peer;
+    n->nic_conf.peers.queues = 1;
+    if (mdev->transport) {
+        name = object_get_canonical_path_component(mdev->transport);
+    }
+    n->nic = qemu_new_nic(&mvnet_nic_info, &n->nic_conf, "virtio-mdev-net",
+                          name ? name : mdev->uuid_str, n->host.guard, n);
+    qemu_get_queue(n->nic)->link_down = !n->link_up;
+    qemu_format_nic_info_str(qemu_get_queue(n->nic), n->conf_mac.a);
+    return true;
+}
+
 /* Execute one control command; returns VIRTIO_NET_OK or VIRTIO_NET_ERR. */
 static uint8_t mvnet_ctrl_command(MvnetDevice *n, VringChain *c)
 {
@@ -504,7 +700,7 @@ static void mvnet_bh(void *opaque)
     }
     vring_disable_notify(&tx->ring);
     while (budget--) {
-        r = mvnet_loop_one(n);
+        r = mvnet_peer(n) ? mvnet_send_one(n) : mvnet_loop_one(n);
         if (r != MVNET_DONE) {
             break;
         }
@@ -519,11 +715,18 @@ static void mvnet_bh(void *opaque)
         again = true;
     } else if (r == MVNET_TX_EMPTY) {
         again = vring_enable_notify(&tx->ring);
+    } else if (r == MVNET_WAIT_NET) {
+        /* The netdev's sent callback (mvnet_tx_sent) goes on. */
     } else {
         /* Waiting: keep TX kicks off; new RX buffers (a kick) resume. */
         again = vring_enable_notify_since(&rx->ring, &n->rx_mark);
     }
     again |= ctrl_more;
+    if (n->rx_waiting) {
+        /* Frames the net layer held for us: receive them now. */
+        n->rx_waiting = false;
+        qemu_flush_queued_packets(qemu_get_queue(n->nic));
+    }
     trace_mvnet_bh(mvnet_name(n), r, again);
     if (again) {
         qemu_bh_schedule(n->bh);
@@ -555,6 +758,10 @@ static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
         qemu_del_vm_change_state_handler(n->vmstate_change);
         n->vmstate_change = NULL;
     }
+    if (n->nic) {
+        qemu_del_nic(n->nic);
+        n->nic = NULL;
+    }
     vring_dma_destroy(&n->dma);
     if (!host) {
         memset(&n->host, 0, sizeof(n->host));
@@ -576,7 +783,7 @@ static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
         memcpy(&n->conf_mac.a[1], &mdev->uuid.data[11], 5);
     }
     n->mac = n->conf_mac;
-    return true;
+    return mvnet_nic_create(n, errp);
 }
 
 static int mvnet_set_vq_address(MdevDevice *mdev, uint16_t idx, uint64_t desc,
@@ -1084,19 +1291,31 @@ static bool mvnet_get_link(Object *obj, Error **errp)
     return MVNET_DEVICE(obj)->link_up;
 }
 
+/* The same as set_link on our NIC. */
 static void mvnet_set_link(Object *obj, bool up, Error **errp)
 {
     MvnetDevice *n = MVNET_DEVICE(obj);
 
-    if (n->link_up == up) {
+    if (n->nic) {
+        qemu_get_queue(n->nic)->link_down = !up;
+    }
+    mvnet_link_changed(n, up);
+}
+
+static char *mvnet_get_netdev(Object *obj, Error **errp)
+{
+    return g_strdup(MVNET_DEVICE(obj)->netdev ?: "");
+}
+
+static void mvnet_set_netdev(Object *obj, const char *id, Error **errp)
+{
+    MvnetDevice *n = MVNET_DEVICE(obj);
+
+    if (!mvnet_check_unbound(n, "netdev", errp)) {
         return;
     }
-    n->link_up = up;
-    if (n->features & (1ULL << VIRTIO_NET_F_STATUS)) {
-        mvnet_config_changed(n);
-    } else {
-        n->generation++;
-    }
+    g_free(n->netdev);
+    n->netdev = *id ? g_strdup(id) : NULL;
 }
 
 static void mvnet_get_stats(Object *obj, Visitor *v, const char *name,
@@ -1155,6 +1374,7 @@ static void mvnet_device_init(Object *obj)
     vring_chain_init(&n->tx_chain, MVNET_QUEUE_MAX);
     vring_chain_init(&n->ctrl_chain, MVNET_QUEUE_MAX);
     n->rx_chains = g_new(VringChain, MVNET_MAX_RX_CHAINS);
+    n->tx_frame = g_malloc(MVNET_MAX_FRAME);
     for (unsigned i = 0; i < MVNET_MAX_RX_CHAINS; i++) {
         vring_chain_init(&n->rx_chains[i], MVNET_QUEUE_MAX);
     }
@@ -1170,8 +1390,17 @@ static void mvnet_device_finalize(Object *obj)
     if (n->vmstate_change) {
         qemu_del_vm_change_state_handler(n->vmstate_change);
     }
+    /*
+     * A NIC still here means QEMU is exiting: unbinding (device_del) took
+     * it otherwise.  net_cleanup() has then cleaned up its peer and, as for
+     * every device model's NIC, expects it to stay in the net layer's list
+     * (qemu_del_nic() would clean the peer up twice); our instance is only
+     * finalized because its parent is a user-creatable object.
+     */
     vring_dma_destroy(&n->dma);
     g_free(n->name);
+    g_free(n->netdev);
+    g_free(n->tx_frame);
     vring_chain_free(&n->tx_chain);
     vring_chain_free(&n->ctrl_chain);
     for (unsigned i = 0; i < MVNET_MAX_RX_CHAINS; i++) {
@@ -1188,6 +1417,13 @@ static void mvnet_device_class_init(ObjectClass *oc, void *data)
                               mvnet_set_mtu, NULL, NULL);
     object_class_property_add_bool(oc, "link", mvnet_get_link,
                                    mvnet_set_link);
+    object_class_property_set_description(oc, "link",
+        "Link state, as set_link on the instance's NIC");
+    object_class_property_add_str(oc, "netdev", mvnet_get_netdev,
+                                  mvnet_set_netdev);
+    object_class_property_set_description(oc, "netdev",
+        "Network backend (-netdev id) that transmitted frames go to and "
+        "received frames come from (default: none, a loopback)");
     object_class_property_add(oc, "host-features", "uint64",
                               mvnet_get_host_features,
                               mvnet_set_host_features, NULL, NULL);
@@ -1273,6 +1509,8 @@ static const TypeInfo mvnet_types_info[] = {
 static const VirtioMdevProp mvnet_form_props[] = {
     VIRTIO_MDEV_PROP_STRING("mac", "MAC address (default: a locally "
                             "administered one derived from the UUID)"),
+    VIRTIO_MDEV_PROP_STRING("netdev", "network backend (-netdev id); "
+                            "without it, a loopback"),
     VIRTIO_MDEV_PROP_UINT_DEFAULT("mtu", VIRTIO_MDEV_PROP_UINT16,
                                   "MTU offered with VIRTIO_NET_F_MTU "
                                   "(68..65535)", 1500),

@@ -249,7 +249,8 @@ class Case:
 
     def __init__(self, device, setup, variant='', props='', guest_opts=None,
                  count=None, legacy=False, carrier=False, features_off=(),
-                 net=True, blk=None, blk_props='', churn=False):
+                 net=True, blk=None, blk_props='', churn=False,
+                 netdev=False):
         self.device = device
         self.setup_name = setup
         self.setup = SETUPS[setup]
@@ -264,6 +265,7 @@ class Case:
         self.blk = blk
         self.blk_props = blk_props
         self.churn = churn
+        self.netdev = netdev
         if not net:
             self.guest_opts['lc_net'] = 0
         if blk:
@@ -277,10 +279,10 @@ class Case:
 
     def nic_args(self):
         """QEMU arguments for the NIC and the transport it must be found on."""
+        port = free_udp_port()
+        netdev = ('socket,id=n0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d'
+                  % (port, port))
         if self.device == 'reference':
-            port = free_udp_port()
-            netdev = ('socket,id=n0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d'
-                      % (port, port))
             if self.setup.get('pci'):
                 dev = 'virtio-net-pci,netdev=n0,romfile='
                 return ['-netdev', netdev, '-device', dev], 'pci', 'virtio-pci'
@@ -288,6 +290,10 @@ class Case:
             return (['-netdev', netdev, '-device', dev], self.setup['find'],
                     'virtio-mmio')
         dev = 'virtio-mdev-net' + (',' + self.props if self.props else '')
+        if self.netdev:
+            # through QEMU's net layer: a UDP socket looped to itself
+            return (['-netdev', netdev, '-device', dev + ',netdev=n0'],
+                    self.setup['find'], 'virtio-mmio')
         return ['-device', dev], self.setup['find'], 'virtio-mmio'
 
     def disk_args(self, image):
@@ -680,6 +686,11 @@ def all_cases():
                                    'INDIRECT_DESC', 'EVENT_IDX',
                                    'RING_PACKED')),
         Case('mdev', 'x86_64-q35', 'carrier', carrier=True),
+        # a network backend (netdev=): frames loop through QEMU's net layer
+        Case('mdev', 'aarch64-virt-dt', 'netdev', netdev=True),
+        Case('mdev', 'x86_64-q35', 'netdev', netdev=True),
+        Case('mdev', 'x86_64-microvm', 'netdev-split', 'packed=off',
+             netdev=True),
     ]
     # a disk on a raw image file, no NIC: the pattern over the whole disk
     # reads back intact and is in the file afterwards

@@ -855,6 +855,109 @@ static void test_link(void)
     qtest_quit(qts);
 }
 
+/*
+ * The NIC is one of QEMU's net layer: set_link (named by the -device id)
+ * drives the link bit and the config interrupt, and 'info network' lists
+ * it with its MAC.
+ */
+static void test_set_link(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0,"
+                            "mac=02:00:00:00:00:42");
+    g_autofree char *mdev = NULL;
+    g_autofree char *info = NULL;
+    QDict *r;
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    intercept_irq(&d);
+    dev_start(&d, BASE_FEATURES);
+    mdev = mdev_path(&d, "mvnet-default");
+
+    info = qtest_hmp(qts, "info network");
+    g_assert_nonnull(strstr(info, "n0: index=0,type=nic,model=virtio-mdev-net,"
+                                  "macaddr=02:00:00:00:00:42"));
+
+    qtest_qmp_assert_success(qts, "{'execute': 'set_link', 'arguments': "
+                             "{'name': 'n0', 'up': false}}");
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS), ==,
+                    VIRTIO_MMIO_INT_CONFIG);
+    g_assert_cmphex(qtest_readw(qts, d.base + 0x106), ==, 0);
+    r = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments': "
+                  "{'path': %s, 'property': 'link'}}", mdev);
+    g_assert_false(qdict_get_bool(r, "return"));
+    qobject_unref(r);
+    wr(&d, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
+
+    qtest_qmp_assert_success(qts, "{'execute': 'set_link', 'arguments': "
+                             "{'name': 'n0', 'up': true}}");
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS), ==,
+                    VIRTIO_MMIO_INT_CONFIG);
+    g_assert_cmphex(qtest_readw(qts, d.base + 0x106), ==,
+                    VIRTIO_NET_S_LINK_UP);
+    qtest_quit(qts);
+}
+
+/* A UDP port nobody uses now (the kernel's choice for an unbound socket). */
+static int free_udp_port(void)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+    g_assert_cmpint(fd, >=, 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&a, &len), ==, 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/*
+ * netdev=: transmitted frames go to the network backend, frames from it
+ * fill the RX ring.  A UDP socket looped to itself sends every frame back.
+ */
+static void test_netdev(void)
+{
+    int port = free_udp_port();
+    g_autofree char *args = g_strdup_printf(
+        "-netdev socket,id=s0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d "
+        "-device virtio-mdev-net,id=n0,netdev=s0", port, port);
+    QTestState *qts = start(args);
+    g_autofree char *info = NULL;
+    uint64_t rx;
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    dev_start(&d, BASE_FEATURES);
+    info = qtest_hmp(qts, "info network");
+    g_assert_nonnull(strstr(info,
+                            "n0: index=0,type=nic,model=virtio-mdev-net"));
+    g_assert_nonnull(strstr(info, "\\ s0: index=0,type=socket"));
+
+    rx = post_rx(&d, 0, 2048);
+    send_frame(&d, 0, HDR_LEN, 600, 1);
+    kick(&d, &d.tx);
+    g_assert_true(wait_used(&d, &d.tx, 1));
+    /* Back through the host's UDP socket: the main loop must turn. */
+    g_assert_true(wait_used(&d, &d.rx, 1));
+    check_rx(&d, rx, HDR_LEN, 600, 1, 1);
+    g_assert_cmpuint(stat_of(&d, "tx-stats", "packets"), ==, 1);
+    g_assert_cmpuint(stat_of(&d, "rx-stats", "packets"), ==, 1);
+
+    /* No buffer posted: the frame waits in the net layer, not dropped. */
+    send_frame(&d, 1, HDR_LEN, 300, 2);
+    kick(&d, &d.tx);
+    g_assert_true(wait_used(&d, &d.tx, 2));
+    g_assert_true(stays_unused(&d, &d.rx, 2));
+    rx = post_rx(&d, 1, 2048);
+    kick(&d, &d.rx);
+    g_assert_true(wait_used(&d, &d.rx, 2));
+    check_rx(&d, rx, HDR_LEN, 300, 2, 1);
+    g_assert_cmpuint(stat_of(&d, "rx-stats", "drops"), ==, 0);
+    qtest_quit(qts);
+}
+
 /* A ring violation: NEEDS_RESET and a config interrupt; reset recovers. */
 static void test_broken(void)
 {
@@ -1792,6 +1895,13 @@ static void test_errors(void)
                          "'mac': '02:00:00:00:00' is not a MAC address");
     expect_startup_error("-device virtio-mdev-net,mtu=67",
                          "'mtu': 67 is not in 68..65535");
+    expect_startup_error("-device virtio-mdev-net,netdev=nope",
+                         "property 'netdev': no network backend with id "
+                         "'nope'");
+    expect_startup_error("-netdev hubport,id=u0,hubid=0 "
+                         "-device virtio-mdev-net,netdev=u0 "
+                         "-device virtio-mdev-net,netdev=u0",
+                         "network backend 'u0' is already in use");
     expect_startup_error("-device virtio-mdev-net,mdev-type=mvnet-vhost",
                          "virtio-mdev-net uses only 'mvnet-virtio'");
     if (!is_arm()) {
@@ -2008,6 +2118,8 @@ static void add_machine_tests(const char *m)
         { "mrg-rxbuf", test_mrg_rxbuf },
         { "backpressure", test_backpressure },
         { "link", test_link },
+        { "set-link", test_set_link },
+        { "netdev", test_netdev },
         { "broken-ring", test_broken },
         { "migrate", test_migrate },
         { "migrate/refused", test_migrate_refused },
