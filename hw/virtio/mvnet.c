@@ -28,6 +28,7 @@
 #include "qemu/module.h"
 #include "qemu/main-loop.h"
 #include "qemu/bswap.h"
+#include "qemu/units.h"
 #include "net/net.h"
 #include "net/eth.h"
 #include "migration/vmstate.h"
@@ -43,6 +44,8 @@
 #include "hw/virtio/mdev-vq.h"
 #include "hw/virtio/vring-dma.h"
 #include "hw/virtio/vring-engine.h"
+#include "qapi/qapi-events-net.h"
+#include "mvnet-rx-filter.h"
 #include "trace.h"
 
 #define TYPE_MVNET_PARENT "mvnet"
@@ -139,6 +142,7 @@ struct MvnetDevice {
     VringChain *rx_chains;      /* MVNET_MAX_RX_CHAINS, for MRG_RXBUF */
     VringAvailMark rx_mark;     /* RX seen when a frame had to wait */
     uint64_t bh_runs;           /* datapath runs, to show it does not spin */
+    MvnetRxFilter rxf;          /* from the control queue, for netdev frames */
     NICConf nic_conf;
     NICState *nic;              /* our NIC in QEMU's net layer, when bound */
     bool rx_waiting;            /* the net layer holds frames for us */
@@ -505,6 +509,9 @@ static ssize_t mvnet_receive(NetClientState *nc, const uint8_t *buf,
         n->stats[MVNET_RX_QUEUE].errors++;
         return size;
     }
+    if (!mvnet_rx_filter_accept(&n->rxf, n->mac.a, buf)) {
+        return size;                    /* not for us */
+    }
     r = mvnet_rx_pop(n, mvnet_hdr_len(n) + size, &nrx);
     if (r == MVNET_WAIT_RX) {
         n->rx_waiting = true;
@@ -544,12 +551,36 @@ static void mvnet_link_status_changed(NetClientState *nc)
     mvnet_link_changed(qemu_get_nic_opaque(nc), !nc->link_down);
 }
 
+static RxFilterInfo *mvnet_query_rx_filter(NetClientState *nc)
+{
+    MvnetDevice *n = qemu_get_nic_opaque(nc);
+
+    /* The next change by the driver sends NIC_RX_FILTER_CHANGED again. */
+    nc->rxfilter_notify_enabled = 1;
+    return mvnet_rx_filter_info(&n->rxf, nc->name, n->mac.a);
+}
+
+/* The driver changed the RX filter or the MAC: tell management, once. */
+static void mvnet_rx_filter_changed(MvnetDevice *n)
+{
+    NetClientState *nc = n->nic ? qemu_get_queue(n->nic) : NULL;
+    Object *transport = MDEV_DEVICE(n)->transport;
+
+    if (nc && nc->rxfilter_notify_enabled && transport) {
+        g_autofree char *path = object_get_canonical_path(transport);
+
+        qapi_event_send_nic_rx_filter_changed(nc->name, path);
+        nc->rxfilter_notify_enabled = 0;
+    }
+}
+
 static NetClientInfo mvnet_nic_info = {
     .type = NET_CLIENT_DRIVER_NIC,
     .size = sizeof(NICState),
     .can_receive = mvnet_can_receive,
     .receive = mvnet_receive,
     .link_status_changed = mvnet_link_status_changed,
+    .query_rx_filter = mvnet_query_rx_filter,
 };
 
 /*
@@ -590,6 +621,31 @@ static bool mvnet_nic_create(MvnetDevice *n, Error **errp)
     return true;
 }
 
+/*
+ * VIRTIO_NET_CTRL_MAC_TABLE_SET of @len data bytes.  A driver may list more
+ * addresses than the table holds (it then overflows), but not without end.
+ */
+#define MVNET_MAC_TABLE_DATA_MAX    (64 * KiB)
+
+static uint8_t mvnet_ctrl_mac_table(MvnetDevice *n, VringChain *c,
+                                    uint64_t len)
+{
+    Vring *ring = &n->vq[MVNET_CTRL_QUEUE].ring;
+    g_autofree uint8_t *data = NULL;
+
+    if (len > MVNET_MAC_TABLE_DATA_MAX) {
+        return VIRTIO_NET_ERR;
+    }
+    data = g_malloc(len);
+    if (vring_chain_read(ring, c, sizeof(struct virtio_net_ctrl_hdr), data,
+                         len) != len ||
+        !mvnet_rx_filter_set_table(&n->rxf, data, len)) {
+        return VIRTIO_NET_ERR;
+    }
+    mvnet_rx_filter_changed(n);
+    return VIRTIO_NET_OK;
+}
+
 /* Execute one control command; returns VIRTIO_NET_OK or VIRTIO_NET_ERR. */
 static uint8_t mvnet_ctrl_command(MvnetDevice *n, VringChain *c)
 {
@@ -603,17 +659,18 @@ static uint8_t mvnet_ctrl_command(MvnetDevice *n, VringChain *c)
     }
     switch (hdr.class) {
     case VIRTIO_NET_CTRL_RX:
-        /* A loopback filters nothing: promiscuous and all-multi are fine. */
+        /* The filter applies to a netdev's frames; the loopback's pass. */
         if (mvnet_has(n, VIRTIO_NET_F_CTRL_RX) && data_len == 1 &&
-            (hdr.cmd == VIRTIO_NET_CTRL_RX_PROMISC ||
-             hdr.cmd == VIRTIO_NET_CTRL_RX_ALLMULTI)) {
+            vring_chain_read(&cq->ring, c, sizeof(hdr), data, 1) == 1 &&
+            mvnet_rx_filter_set_mode(&n->rxf, hdr.cmd, data[0])) {
+            mvnet_rx_filter_changed(n);
             return VIRTIO_NET_OK;
         }
         break;
     case VIRTIO_NET_CTRL_MAC:
         if (hdr.cmd == VIRTIO_NET_CTRL_MAC_TABLE_SET &&
-            mvnet_has(n, VIRTIO_NET_F_CTRL_RX) && data_len >= 8) {
-            return VIRTIO_NET_OK;
+            mvnet_has(n, VIRTIO_NET_F_CTRL_RX)) {
+            return mvnet_ctrl_mac_table(n, c, data_len);
         }
         if (hdr.cmd == VIRTIO_NET_CTRL_MAC_ADDR_SET &&
             mvnet_has(n, VIRTIO_NET_F_CTRL_MAC_ADDR) && data_len == ETH_ALEN &&
@@ -621,6 +678,7 @@ static uint8_t mvnet_ctrl_command(MvnetDevice *n, VringChain *c)
                              ETH_ALEN) == ETH_ALEN) {
             memcpy(n->mac.a, data, ETH_ALEN);
             n->generation++;
+            mvnet_rx_filter_changed(n);
             return VIRTIO_NET_OK;
         }
         break;
@@ -930,6 +988,7 @@ static void mvnet_reset(MdevDevice *mdev)
     n->status = 0;
     n->features = 0;
     n->broken = false;
+    mvnet_rx_filter_reset(&n->rxf);
     /* A MAC the driver set (MAC_ADDR_SET, legacy config) does not outlive it */
     n->mac = n->conf_mac;
 }
@@ -1110,6 +1169,19 @@ static const VMStateDescription vmstate_mvnet_conf = {
     },
 };
 
+/* The control queue's receive filter (mvnet-rx-filter.c). */
+static const VMStateDescription vmstate_mvnet_rxf = {
+    .name = "mvnet/rxf",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = mvnet_conf_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_STRUCT(rxf, MvnetDevice, 1, vmstate_mvnet_rx_filter,
+                       MvnetRxFilter),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static const VMStateDescription vmstate_mvnet = {
     .name = "mvnet",
     .version_id = 3,
@@ -1131,6 +1203,7 @@ static const VMStateDescription vmstate_mvnet = {
     },
     .subsections = (const VMStateDescription * const []) {
         &vmstate_mvnet_conf,
+        &vmstate_mvnet_rxf,
         NULL
     },
 };
@@ -1375,6 +1448,7 @@ static void mvnet_device_init(Object *obj)
     vring_chain_init(&n->ctrl_chain, MVNET_QUEUE_MAX);
     n->rx_chains = g_new(VringChain, MVNET_MAX_RX_CHAINS);
     n->tx_frame = g_malloc(MVNET_MAX_FRAME);
+    mvnet_rx_filter_reset(&n->rxf);
     for (unsigned i = 0; i < MVNET_MAX_RX_CHAINS; i++) {
         vring_chain_init(&n->rx_chains[i], MVNET_QUEUE_MAX);
     }

@@ -18,6 +18,7 @@
 #include "qobject/qdict.h"
 #include "qobject/qjson.h"
 #include "qobject/qlist.h"
+#include "qobject/qstring.h"
 #include "standard-headers/linux/virtio_mmio.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_net.h"
@@ -1312,6 +1313,167 @@ static void test_ctrl(void)
     qtest_quit(qts);
 }
 
+/*
+ * RX filtering of a netdev's frames by the control queue.  The test is the
+ * socket netdev's UDP peer: it injects frames and, after each that must be
+ * filtered, one that must arrive; only that one may fill the RX ring.
+ */
+typedef struct Peer {
+    int fd;
+    struct sockaddr_in qemu;    /* where QEMU's netdev listens */
+} Peer;
+
+static void peer_inject(Peer *p, const uint8_t *dst, uint8_t tag)
+{
+    uint8_t f[60] = { 0 };
+
+    memcpy(f, dst, 6);
+    memcpy(f + 6, "\x02\x00\x00\x00\x00\x99", 6);
+    f[12] = 0x08;
+    f[14] = tag;
+    g_assert_cmpint(sendto(p->fd, f, sizeof(f), 0,
+                           (struct sockaddr *)&p->qemu, sizeof(p->qemu)),
+                    ==, sizeof(f));
+}
+
+/* Wait (host time) for a RARP frame from @src; other frames are skipped. */
+static bool peer_receive_rarp(Peer *p, const uint8_t *src)
+{
+    struct timeval tv = { .tv_sec = 1 };
+    uint8_t f[2048];
+
+    setsockopt(p->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    for (int i = 0; i < 30; i++) {
+        ssize_t n = recv(p->fd, f, sizeof(f), 0);
+
+        if (n >= 14 && !memcmp(f + 6, src, 6) && f[12] == 0x80 &&
+            f[13] == 0x35) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The next frame the ring gets is the one tagged @tag. */
+static void expect_frame(Dev *d, uint8_t tag)
+{
+    uint16_t n = d->rx.used_seen;
+    uint64_t buf = post_rx(d, n % QSZ, 2048);
+
+    kick(d, &d->rx);
+    g_assert_true(wait_used(d, &d->rx, n + 1));
+    d->rx.used_seen++;
+    g_assert_cmpuint(qtest_readb(d->qts, buf + HDR_LEN + 14), ==, tag);
+}
+
+static void test_rx_filter(void)
+{
+    static const uint8_t own[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+    static const uint8_t other[6] = { 0x02, 0, 0, 0, 0, 0x77 };
+    static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    static const uint8_t mcast[6] = { 0x01, 0x00, 0x5e, 0, 0, 0x01 };
+    static const uint8_t mcast6[6] = { 0x33, 0x33, 0, 0, 0, 0x01 };
+    uint8_t table[4 + 6 + 4 + 6] = { 1, 0, 0, 0, 0x02, 0, 0, 0, 0, 0x77,
+                                     1, 0, 0, 0, 0x01, 0x00, 0x5e, 0, 0, 1 };
+    struct sockaddr_in me = { .sin_family = AF_INET };
+    socklen_t len = sizeof(me);
+    uint8_t off = 0, on = 1;
+    g_autofree char *args = NULL;
+    QTestState *qts;
+    QDict *r, *ret;
+    Peer p = { .qemu = { .sin_family = AF_INET } };
+    TQueue cq;
+    Dev d;
+
+    p.fd = socket(AF_INET, SOCK_DGRAM, 0);
+    me.sin_addr.s_addr = p.qemu.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    g_assert_cmpint(bind(p.fd, (struct sockaddr *)&me, sizeof(me)), ==, 0);
+    g_assert_cmpint(getsockname(p.fd, (struct sockaddr *)&me, &len), ==, 0);
+    p.qemu.sin_port = htons(free_udp_port());
+    args = g_strdup_printf("-netdev socket,id=s0,udp=127.0.0.1:%d,"
+                           "localaddr=127.0.0.1:%d -device virtio-mdev-net,"
+                           "id=n0,netdev=s0,mac=02:00:00:00:00:01",
+                           ntohs(me.sin_port), ntohs(p.qemu.sin_port));
+    qts = start(args);
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    dev_start(&d, BASE_FEATURES | CTRL_FEATURES);
+    queue_setup(&d, &cq, 2);
+
+    /* After reset the filter is promiscuous (as virtio-net's). */
+    peer_inject(&p, other, 1);
+    expect_frame(&d, 1);
+
+    /* Query, then a change by the driver: one NIC_RX_FILTER_CHANGED. */
+    qobject_unref(qtest_qmp(qts, "{'execute': 'query-rx-filter', "
+                            "'arguments': {'name': 'n0'}}"));
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
+                              VIRTIO_NET_CTRL_RX_PROMISC, &off, 1), ==,
+                     VIRTIO_NET_OK);
+    r = qtest_qmp_eventwait_ref(qts, "NIC_RX_FILTER_CHANGED");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(r, "data"), "name"), ==,
+                    "n0");
+    qobject_unref(r);
+
+    /* Not promiscuous: other unicast and multicast are filtered. */
+    peer_inject(&p, other, 2);
+    peer_inject(&p, mcast, 3);
+    peer_inject(&p, own, 4);
+    expect_frame(&d, 4);
+    peer_inject(&p, bcast, 5);
+    expect_frame(&d, 5);
+
+    /* The MAC tables let their addresses in. */
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_MAC,
+                              VIRTIO_NET_CTRL_MAC_TABLE_SET, table,
+                              sizeof(table)), ==, VIRTIO_NET_OK);
+    peer_inject(&p, other, 6);
+    expect_frame(&d, 6);
+    peer_inject(&p, mcast, 7);
+    expect_frame(&d, 7);
+
+    r = qtest_qmp(qts, "{'execute': 'query-rx-filter', "
+                  "'arguments': {'name': 'n0'}}");
+    ret = qobject_to(QDict, qlist_peek(qdict_get_qlist(r, "return")));
+    g_assert_false(qdict_get_bool(ret, "promiscuous"));
+    g_assert_cmpstr(qdict_get_str(ret, "main-mac"), ==, "02:00:00:00:00:01");
+    g_assert_cmpstr(qdict_get_str(ret, "multicast"), ==, "normal");
+    g_assert_cmpstr(qstring_get_str(qobject_to(QString, qlist_peek(
+                        qdict_get_qlist(ret, "unicast-table")))), ==,
+                    "02:00:00:00:00:77");
+    g_assert_cmpstr(qstring_get_str(qobject_to(QString, qlist_peek(
+                        qdict_get_qlist(ret, "multicast-table")))), ==,
+                    "01:00:5e:00:00:01");
+    qobject_unref(r);
+
+    /* A table whose count runs past the data is refused, unchanged. */
+    table[10] = 9;
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_MAC,
+                              VIRTIO_NET_CTRL_MAC_TABLE_SET, table,
+                              sizeof(table)), ==, VIRTIO_NET_ERR);
+    peer_inject(&p, mcast, 8);
+    expect_frame(&d, 8);
+
+    /* All-multicast; and a reset makes the filter promiscuous again. */
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_MAC,
+                              VIRTIO_NET_CTRL_MAC_TABLE_SET, table + 10,
+                              4), ==, VIRTIO_NET_ERR);
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
+                              VIRTIO_NET_CTRL_RX_ALLMULTI, &on, 1), ==,
+                     VIRTIO_NET_OK);
+    peer_inject(&p, mcast6, 9);
+    expect_frame(&d, 9);
+    peer_inject(&p, other, 10);         /* still in the unicast table */
+    expect_frame(&d, 10);
+
+    /* announce-self: QEMU's RARP from our MAC reaches the netdev's peer. */
+    qtest_qmp_assert_success(qts, "{'execute': 'announce-self', 'arguments': "
+                             "{'initial': 1, 'max': 1, 'rounds': 1, "
+                             "'step': 1}}");
+    g_assert_true(peer_receive_rarp(&p, own));
+    close(p.fd);
+    qtest_quit(qts);
+}
+
 static void test_switches(void)
 {
     QTestState *qts = start("-device virtio-mdev-net,id=n0,mrg-rxbuf=off,"
@@ -2126,6 +2288,7 @@ static void add_machine_tests(const char *m)
         { "migrate/crafted-stream", test_migrate_crafted },
         { "stop-cont", test_stop_cont },
         { "ctrl", test_ctrl },
+        { "rx-filter", test_rx_filter },
         { "packed", test_packed },
         { "bad-frames", test_bad_frames },
         { "reset-during-traffic", test_reset_during_traffic },

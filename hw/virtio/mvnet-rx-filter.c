@@ -1,0 +1,165 @@
+/*
+ * mvnet's receive filter: what the virtio-net control queue sets
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/bswap.h"
+#include "qemu/error-report.h"
+#include "net/eth.h"
+#include "standard-headers/linux/virtio_net.h"
+#include "mvnet-rx-filter.h"
+
+void mvnet_rx_filter_reset(MvnetRxFilter *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->promisc = true;
+}
+
+bool mvnet_rx_filter_set_mode(MvnetRxFilter *f, uint8_t cmd, bool on)
+{
+    switch (cmd) {
+    case VIRTIO_NET_CTRL_RX_PROMISC:
+        f->promisc = on;
+        return true;
+    case VIRTIO_NET_CTRL_RX_ALLMULTI:
+        f->allmulti = on;
+        return true;
+    }
+    return false;
+}
+
+/*
+ * One table of MAC_TABLE_SET at *@off: its entries go after the @stored
+ * ones when they fit, else the table overflows; returns false if @data
+ * ends first.
+ */
+static bool mvnet_rx_filter_table(MvnetRxFilter *f, const uint8_t *data,
+                                  size_t len, size_t *off, uint32_t stored,
+                                  uint32_t *n, bool *overflow)
+{
+    uint32_t count;
+
+    if (len - *off < 4) {
+        return false;
+    }
+    count = ldl_le_p(data + *off);
+    *off += 4;
+    if (count > (len - *off) / ETH_ALEN) {
+        return false;
+    }
+    if (count > MVNET_MAC_TABLE - stored) {
+        *n = 0;
+        *overflow = true;
+    } else {
+        memcpy(f->macs + stored * ETH_ALEN, data + *off, count * ETH_ALEN);
+        *n = count;
+        *overflow = false;
+    }
+    *off += count * ETH_ALEN;
+    return true;
+}
+
+bool mvnet_rx_filter_set_table(MvnetRxFilter *f, const uint8_t *data,
+                               size_t len)
+{
+    MvnetRxFilter t = *f;
+    size_t off = 0;
+
+    if (!mvnet_rx_filter_table(&t, data, len, &off, 0, &t.uni_n,
+                               &t.uni_overflow) ||
+        !mvnet_rx_filter_table(&t, data, len, &off, t.uni_n, &t.multi_n,
+                               &t.multi_overflow) ||
+        off != len) {
+        return false;
+    }
+    *f = t;
+    return true;
+}
+
+static bool mvnet_rx_filter_has(const MvnetRxFilter *f, uint32_t first,
+                                uint32_t n, const uint8_t *dst)
+{
+    for (uint32_t i = first; i < first + n; i++) {
+        if (!memcmp(f->macs + i * ETH_ALEN, dst, ETH_ALEN)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool mvnet_rx_filter_accept(const MvnetRxFilter *f, const uint8_t *own,
+                            const uint8_t *dst)
+{
+    if (f->promisc || is_broadcast_ether_addr(dst)) {
+        return true;
+    }
+    if (is_multicast_ether_addr(dst)) {
+        return f->allmulti || f->multi_overflow ||
+               mvnet_rx_filter_has(f, f->uni_n, f->multi_n, dst);
+    }
+    return !memcmp(dst, own, ETH_ALEN) || f->uni_overflow ||
+           mvnet_rx_filter_has(f, 0, f->uni_n, dst);
+}
+
+static strList *mvnet_rx_filter_list(const MvnetRxFilter *f, uint32_t first,
+                                     uint32_t n)
+{
+    strList *list = NULL;
+
+    for (uint32_t i = first + n; i-- > first;) {
+        QAPI_LIST_PREPEND(list, qemu_mac_strdup_printf(f->macs +
+                                                       i * ETH_ALEN));
+    }
+    return list;
+}
+
+RxFilterInfo *mvnet_rx_filter_info(const MvnetRxFilter *f, const char *name,
+                                   const uint8_t *own)
+{
+    RxFilterInfo *info = g_new0(RxFilterInfo, 1);
+
+    info->name = g_strdup(name);
+    info->promiscuous = f->promisc;
+    info->unicast = f->uni_overflow ? RX_STATE_ALL : RX_STATE_NORMAL;
+    info->multicast = f->allmulti || f->multi_overflow ? RX_STATE_ALL
+                                                       : RX_STATE_NORMAL;
+    info->vlan = RX_STATE_ALL;          /* no VLAN filtering */
+    info->broadcast_allowed = true;
+    info->unicast_overflow = f->uni_overflow;
+    info->multicast_overflow = f->multi_overflow;
+    info->main_mac = qemu_mac_strdup_printf(own);
+    info->unicast_table = mvnet_rx_filter_list(f, 0, f->uni_n);
+    info->multicast_table = mvnet_rx_filter_list(f, f->uni_n, f->multi_n);
+    return info;
+}
+
+static int mvnet_rx_filter_post_load(void *opaque, int version_id)
+{
+    MvnetRxFilter *f = opaque;
+
+    if (f->uni_n > MVNET_MAC_TABLE || f->multi_n > MVNET_MAC_TABLE - f->uni_n) {
+        error_report("mvnet: migrated MAC tables of %u + %u entries exceed "
+                     "%u", f->uni_n, f->multi_n, MVNET_MAC_TABLE);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+const VMStateDescription vmstate_mvnet_rx_filter = {
+    .name = "mvnet/rx-filter",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = mvnet_rx_filter_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BOOL(promisc, MvnetRxFilter),
+        VMSTATE_BOOL(allmulti, MvnetRxFilter),
+        VMSTATE_BOOL(uni_overflow, MvnetRxFilter),
+        VMSTATE_BOOL(multi_overflow, MvnetRxFilter),
+        VMSTATE_UINT32(uni_n, MvnetRxFilter),
+        VMSTATE_UINT32(multi_n, MvnetRxFilter),
+        VMSTATE_BUFFER(macs, MvnetRxFilter),
+        VMSTATE_END_OF_LIST()
+    },
+};

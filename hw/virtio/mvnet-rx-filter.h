@@ -1,0 +1,55 @@
+/*
+ * mvnet's receive filter: what the virtio-net control queue sets
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * VIRTIO_NET_CTRL_RX (promiscuous, all-multicast) and
+ * VIRTIO_NET_CTRL_MAC_TABLE_SET (a unicast and a multicast table) decide
+ * which frames from a network backend reach the guest; a table longer
+ * than MVNET_MAC_TABLE entries overflows to "all of that kind", as in
+ * virtio-net.  After a reset the filter is promiscuous.  No QOM and no
+ * guest memory here: the caller hands in the command's data.
+ */
+#ifndef HW_VIRTIO_MVNET_RX_FILTER_H
+#define HW_VIRTIO_MVNET_RX_FILTER_H
+
+#include "net/net.h"
+#include "migration/vmstate.h"
+#include "qapi/qapi-types-net.h"
+
+#define MVNET_MAC_TABLE     64
+
+typedef struct MvnetRxFilter {
+    bool promisc;
+    bool allmulti;
+    bool uni_overflow;
+    bool multi_overflow;
+    uint32_t uni_n;             /* unicast entries, first in macs */
+    uint32_t multi_n;           /* then multicast entries */
+    uint8_t macs[MVNET_MAC_TABLE * ETH_ALEN];
+} MvnetRxFilter;
+
+void mvnet_rx_filter_reset(MvnetRxFilter *f);
+
+/* VIRTIO_NET_CTRL_RX_PROMISC or _ALLMULTI; false for another command. */
+bool mvnet_rx_filter_set_mode(MvnetRxFilter *f, uint8_t cmd, bool on);
+
+/*
+ * VIRTIO_NET_CTRL_MAC_TABLE_SET's data (@len bytes: le32 count and MACs,
+ * unicast then multicast, nothing more); false, unchanged, if malformed.
+ */
+bool mvnet_rx_filter_set_table(MvnetRxFilter *f, const uint8_t *data,
+                               size_t len);
+
+/* Whether a frame to @dst reaches a NIC whose address is @own. */
+bool mvnet_rx_filter_accept(const MvnetRxFilter *f, const uint8_t *own,
+                            const uint8_t *dst);
+
+/* For query-rx-filter. */
+RxFilterInfo *mvnet_rx_filter_info(const MvnetRxFilter *f, const char *name,
+                                   const uint8_t *own);
+
+/* Migration: the filter, checked on load. */
+extern const VMStateDescription vmstate_mvnet_rx_filter;
+
+#endif
