@@ -584,38 +584,37 @@ static NetClientInfo mvnet_nic_info = {
 };
 
 /*
- * Our NIC in the net layer, named after the transport device (e.g. the
- * -device id, for set_link and 'info network'), connected to the netdev
- * when 'netdev' is set.
+ * With 'netdev', our NIC in the net layer, connected to that backend and
+ * named by the transport device's id (for set_link and 'info network'; no
+ * id: QEMU names it).  The loopback is no NIC: it has no network, and the
+ * net layer would warn about a NIC without a peer.
  */
 static bool mvnet_nic_create(MvnetDevice *n, Error **errp)
 {
-    MdevDevice *mdev = MDEV_DEVICE(n);
-    NetClientState *peer = NULL;
-    const char *name = NULL;
+    DeviceState *dev = (DeviceState *)object_dynamic_cast(
+        MDEV_DEVICE(n)->transport, TYPE_DEVICE);
+    NetClientState *peer;
 
-    if (n->netdev) {
-        peer = qemu_find_netdev(n->netdev);
-        if (!peer) {
-            error_setg(errp, "property 'netdev': no network backend with "
-                       "id '%s'", n->netdev);
-            return false;
-        }
-        if (peer->peer) {
-            error_setg(errp, "property 'netdev': network backend '%s' is "
-                       "already in use", n->netdev);
-            return false;
-        }
+    if (!n->netdev) {
+        return true;
+    }
+    peer = qemu_find_netdev(n->netdev);
+    if (!peer) {
+        error_setg(errp, "property 'netdev': no network backend with id '%s'",
+                   n->netdev);
+        return false;
+    }
+    if (peer->peer) {
+        error_setg(errp, "property 'netdev': network backend '%s' is already "
+                   "in use", n->netdev);
+        return false;
     }
     memset(&n->nic_conf, 0, sizeof(n->nic_conf));
     n->nic_conf.macaddr = n->conf_mac;
     n->nic_conf.peers.ncs[0] = peer;
     n->nic_conf.peers.queues = 1;
-    if (mdev->transport) {
-        name = object_get_canonical_path_component(mdev->transport);
-    }
     n->nic = qemu_new_nic(&mvnet_nic_info, &n->nic_conf, "virtio-mdev-net",
-                          name ? name : mdev->uuid_str, n->host.guard, n);
+                          dev ? dev->id : NULL, n->host.guard, n);
     qemu_get_queue(n->nic)->link_down = !n->link_up;
     qemu_format_nic_info_str(qemu_get_queue(n->nic), n->conf_mac.a);
     return true;
@@ -780,7 +779,7 @@ static void mvnet_bh(void *opaque)
         again = vring_enable_notify_since(&rx->ring, &n->rx_mark);
     }
     again |= ctrl_more;
-    if (n->rx_waiting) {
+    if (n->rx_waiting && n->nic) {
         /* Frames the net layer held for us: receive them now. */
         n->rx_waiting = false;
         qemu_flush_queued_packets(qemu_get_queue(n->nic));

@@ -856,15 +856,21 @@ static void test_link(void)
     qtest_quit(qts);
 }
 
+static int free_udp_port(void);
+
 /*
- * The NIC is one of QEMU's net layer: set_link (named by the -device id)
- * drives the link bit and the config interrupt, and 'info network' lists
- * it with its MAC.
+ * With a netdev the device is a NIC of QEMU's net layer: set_link (named
+ * by the -device id) drives the link bit and the config interrupt, and
+ * 'info network' lists it with its MAC.
  */
 static void test_set_link(void)
 {
-    QTestState *qts = start("-device virtio-mdev-net,id=n0,"
-                            "mac=02:00:00:00:00:42");
+    int port = free_udp_port();
+    g_autofree char *args = g_strdup_printf(
+        "-netdev socket,id=s0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d "
+        "-device virtio-mdev-net,id=n0,netdev=s0,mac=02:00:00:00:00:42",
+        port, port);
+    QTestState *qts = start(args);
     g_autofree char *mdev = NULL;
     g_autofree char *info = NULL;
     QDict *r;
