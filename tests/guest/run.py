@@ -22,6 +22,9 @@ meson runs each case as a test of the qemu-mdev-guest suite
 
 import argparse
 import concurrent.futures
+import functools
+import hashlib
+import http.server
 import json
 import queue
 import os
@@ -290,6 +293,10 @@ class Case:
             return (['-netdev', netdev, '-device', dev], self.setup['find'],
                     'virtio-mmio')
         dev = 'virtio-mdev-net' + (',' + self.props if self.props else '')
+        if self.netdev == 'user':
+            # QEMU's user networking: DHCP, and the host's loopback
+            return (['-netdev', 'user,id=n0', '-device', dev + ',netdev=n0'],
+                    self.setup['find'], 'virtio-mmio')
         if self.netdev:
             # through QEMU's net layer: a UDP socket looped to itself
             return (['-netdev', netdev, '-device', dev + ',netdev=n0'],
@@ -314,13 +321,14 @@ class Case:
             args += self.disk_args(os.path.join(tmpdir, 'disk.img'))
         return args
 
-    def command(self, tmpdir, count):
+    def command(self, tmpdir, count, extra_opts=None):
         s = self.setup
         guest = os.path.join(BUILD, 'guest', s['arch'])
         qemu = os.path.join(QEMU_BUILD, 'qemu-system-' + s['arch'])
         append = ['console=' + s['console'], 'panic=-1', 'loglevel=4',
                   'lc_count=%d' % count]
-        append += ['%s=%s' % kv for kv in sorted(self.guest_opts.items())]
+        opts = dict(self.guest_opts, **(extra_opts or {}))
+        append += ['%s=%s' % kv for kv in sorted(opts.items())]
         cmd = [qemu, '-accel', 'tcg', '-M', s['machine'], '-m', '512',
                '-smp', '1', '-nodefaults', '-no-reboot',
                '-kernel', os.path.join(guest, 'vmlinuz'),
@@ -364,8 +372,9 @@ def parse_kv(line):
     return dict(w.split('=', 1) for w in line.split()[1:] if '=' in w)
 
 
-def check_nic(case, lines, dev, res, find, driver, count):
-    """What is wrong with the NIC lines of a guest."""
+def check_nic(case, lines, dev, res, find, driver, count, loop=True):
+    """What is wrong with the NIC lines of a guest (LOOP: and its loopback
+    result)."""
     errors = []
     if not dev:
         errors.append('guest saw no NIC')
@@ -407,7 +416,9 @@ def check_nic(case, lines, dev, res, find, driver, count):
         if seen != ['0', '1']:
             errors.append('carrier seen by the guest: %s, expected down '
                           'then up' % (seen or 'nothing'))
-    if not res:
+    if not loop:
+        pass
+    elif not res:
         errors.append('no loopcheck result')
     else:
         kv = parse_kv(res)
@@ -416,6 +427,48 @@ def check_nic(case, lines, dev, res, find, driver, count):
         bad = ['%s=%s' % (k, kv.get(k)) for k in want if kv.get(k) != want[k]]
         if bad:
             errors.append('loopback: ' + ' '.join(bad))
+    return errors
+
+
+class BlobServer:
+    """An HTTP server on the host's loopback with one random file, which
+    a guest on -netdev user reaches at 10.0.2.2 (slirp's host address)."""
+
+    def __init__(self, tmpdir, size=1 << 20):
+        blob = os.urandom(size)
+        self.sha256 = hashlib.sha256(blob).hexdigest()
+        self.size = size
+        with open(os.path.join(tmpdir, 'blob'), 'wb') as f:
+            f.write(blob)
+        handler = functools.partial(QuietHandler, directory=tmpdir)
+        self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
+                                                     handler)
+        self.guest_url = '10.0.2.2:%d/blob' % self.httpd.server_port
+        threading.Thread(target=self.httpd.serve_forever,
+                         daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def check_fetch(server, dhcp, fetch):
+    """What is wrong with a guest's DHCP lease and download."""
+    if not dhcp:
+        return ['no DHCP lease']
+    errors = []
+    if not parse_kv(dhcp).get('ip', '').startswith('10.0.2.'):
+        errors.append('lease %s, expected 10.0.2.x from -netdev user' % dhcp)
+    kv = parse_kv(fetch) if fetch else {}
+    if kv.get('sha256') != server.sha256:
+        errors.append('fetched %s bytes with sha256 %s, expected %d bytes '
+                      'with %s' % (kv.get('bytes'), kv.get('sha256'),
+                                   server.size, server.sha256))
     return errors
 
 
@@ -510,7 +563,11 @@ def run_case(case, args, echo=None):
     count = case.count or args.count
     image_error = None
     with tempfile.TemporaryDirectory() as tmpdir:
-        cmd, find, driver = case.command(tmpdir, count)
+        fetch = None
+        if case.netdev == 'user':
+            fetch = BlobServer(tmpdir)
+        cmd, find, driver = case.command(
+            tmpdir, count, {'lc_fetch': fetch.guest_url} if fetch else None)
         start = time.monotonic()
         image = os.path.join(tmpdir, 'disk.img')
         if case.blk == 'ro':
@@ -577,6 +634,8 @@ def run_case(case, args, echo=None):
             # (A churn case's qcow2 image is checked by the guest only.)
             image_error = compare_pattern(image, DISK_SIZE)
         secs = time.monotonic() - start
+        if fetch:
+            fetch.close()
 
     def first(prefix):
         for line in lines:
@@ -593,7 +652,12 @@ def run_case(case, args, echo=None):
     err = first('GUEST-ERROR')
     if err:
         errors.append(err)
-    if case.net:
+    if case.net and fetch:
+        errors += check_nic(case, lines, dev, None, find, driver, count,
+                            loop=False)
+        errors += check_fetch(fetch, first('GUEST-DHCP'),
+                              first('GUEST-FETCH'))
+    elif case.net:
         errors += check_nic(case, lines, dev, res, find, driver, count)
     if case.blk:
         errors += check_disk(case, first('GUEST-DISK '),
@@ -616,7 +680,10 @@ def run_case(case, args, echo=None):
     if errors:
         return False, '; '.join(errors), log, secs
     summary = []
-    if case.net:
+    if fetch:
+        summary.append('%s %s' % (first('GUEST-DHCP')[len('GUEST-'):],
+                                  first('GUEST-FETCH')[len('GUEST-'):]))
+    elif case.net:
         kv = parse_kv(res)
         summary.append('frames=%s fps=%s mbps=%s' % (kv['sent'], kv['fps'],
                                                      kv['mbps']))
@@ -691,6 +758,9 @@ def all_cases():
         Case('mdev', 'x86_64-q35', 'netdev', netdev=True),
         Case('mdev', 'x86_64-microvm', 'netdev-split', 'packed=off',
              netdev=True),
+        # user networking: a DHCP lease, then a file over HTTP from the host
+        Case('mdev', 'aarch64-virt-dt', 'user', netdev='user'),
+        Case('mdev', 'x86_64-q35', 'user', netdev='user'),
     ]
     # a disk on a raw image file, no NIC: the pattern over the whole disk
     # reads back intact and is in the file afterwards
