@@ -17,17 +17,24 @@ void mvnet_rx_filter_reset(MvnetRxFilter *f)
     f->promisc = true;
 }
 
-bool mvnet_rx_filter_set_mode(MvnetRxFilter *f, uint8_t cmd, bool on)
+bool mvnet_rx_filter_set_mode(MvnetRxFilter *f, uint8_t cmd, bool on,
+                              bool extra)
 {
-    switch (cmd) {
-    case VIRTIO_NET_CTRL_RX_PROMISC:
-        f->promisc = on;
-        return true;
-    case VIRTIO_NET_CTRL_RX_ALLMULTI:
-        f->allmulti = on;
-        return true;
+    bool *mode[] = {
+        [VIRTIO_NET_CTRL_RX_PROMISC] = &f->promisc,
+        [VIRTIO_NET_CTRL_RX_ALLMULTI] = &f->allmulti,
+        [VIRTIO_NET_CTRL_RX_ALLUNI] = &f->alluni,
+        [VIRTIO_NET_CTRL_RX_NOMULTI] = &f->nomulti,
+        [VIRTIO_NET_CTRL_RX_NOUNI] = &f->nouni,
+        [VIRTIO_NET_CTRL_RX_NOBCAST] = &f->nobcast,
+    };
+
+    if (cmd >= ARRAY_SIZE(mode) ||
+        (cmd > VIRTIO_NET_CTRL_RX_ALLMULTI && !extra)) {
+        return false;
     }
-    return false;
+    *mode[cmd] = on;
+    return true;
 }
 
 /*
@@ -92,15 +99,20 @@ static bool mvnet_rx_filter_has(const MvnetRxFilter *f, uint32_t first,
 bool mvnet_rx_filter_accept(const MvnetRxFilter *f, const uint8_t *own,
                             const uint8_t *dst)
 {
-    if (f->promisc || is_broadcast_ether_addr(dst)) {
+    if (f->promisc) {
         return true;
     }
-    if (is_multicast_ether_addr(dst)) {
-        return f->allmulti || f->multi_overflow ||
-               mvnet_rx_filter_has(f, f->uni_n, f->multi_n, dst);
+    if (is_broadcast_ether_addr(dst)) {
+        return !f->nobcast;
     }
-    return !memcmp(dst, own, ETH_ALEN) || f->uni_overflow ||
-           mvnet_rx_filter_has(f, 0, f->uni_n, dst);
+    if (is_multicast_ether_addr(dst)) {
+        return !f->nomulti &&
+               (f->allmulti || f->multi_overflow ||
+                mvnet_rx_filter_has(f, f->uni_n, f->multi_n, dst));
+    }
+    return !f->nouni &&
+           (f->alluni || f->uni_overflow || !memcmp(dst, own, ETH_ALEN) ||
+            mvnet_rx_filter_has(f, 0, f->uni_n, dst));
 }
 
 static strList *mvnet_rx_filter_list(const MvnetRxFilter *f, uint32_t first,
@@ -122,11 +134,14 @@ RxFilterInfo *mvnet_rx_filter_info(const MvnetRxFilter *f, const char *name,
 
     info->name = g_strdup(name);
     info->promiscuous = f->promisc;
-    info->unicast = f->uni_overflow ? RX_STATE_ALL : RX_STATE_NORMAL;
-    info->multicast = f->allmulti || f->multi_overflow ? RX_STATE_ALL
+    info->unicast = f->nouni ? RX_STATE_NONE :
+                    f->alluni || f->uni_overflow ? RX_STATE_ALL
+                                                 : RX_STATE_NORMAL;
+    info->multicast = f->nomulti ? RX_STATE_NONE :
+                      f->allmulti || f->multi_overflow ? RX_STATE_ALL
                                                        : RX_STATE_NORMAL;
     info->vlan = RX_STATE_ALL;          /* no VLAN filtering */
-    info->broadcast_allowed = true;
+    info->broadcast_allowed = !f->nobcast;
     info->unicast_overflow = f->uni_overflow;
     info->multicast_overflow = f->multi_overflow;
     info->main_mac = qemu_mac_strdup_printf(own);
@@ -149,7 +164,7 @@ static int mvnet_rx_filter_post_load(void *opaque, int version_id)
 
 const VMStateDescription vmstate_mvnet_rx_filter = {
     .name = "mvnet/rx-filter",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .post_load = mvnet_rx_filter_post_load,
     .fields = (const VMStateField[]) {
@@ -160,6 +175,10 @@ const VMStateDescription vmstate_mvnet_rx_filter = {
         VMSTATE_UINT32(uni_n, MvnetRxFilter),
         VMSTATE_UINT32(multi_n, MvnetRxFilter),
         VMSTATE_BUFFER(macs, MvnetRxFilter),
+        VMSTATE_BOOL_V(alluni, MvnetRxFilter, 2),
+        VMSTATE_BOOL_V(nomulti, MvnetRxFilter, 2),
+        VMSTATE_BOOL_V(nouni, MvnetRxFilter, 2),
+        VMSTATE_BOOL_V(nobcast, MvnetRxFilter, 2),
         VMSTATE_END_OF_LIST()
     },
 };

@@ -3,7 +3,8 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * VIRTIO_NET_CTRL_RX (promiscuous, all-multicast) and
+ * VIRTIO_NET_CTRL_RX (promiscuous, all-multicast, and with CTRL_RX_EXTRA
+ * all-unicast, no-multicast, no-unicast, no-broadcast) and
  * VIRTIO_NET_CTRL_MAC_TABLE_SET (a unicast and a multicast table) decide
  * which frames from a network backend reach the guest; a table longer
  * than MVNET_MAC_TABLE entries overflows to "all of that kind", as in
@@ -22,6 +23,10 @@
 typedef struct MvnetRxFilter {
     bool promisc;
     bool allmulti;
+    bool alluni;                /* CTRL_RX_EXTRA */
+    bool nomulti;
+    bool nouni;
+    bool nobcast;
     bool uni_overflow;
     bool multi_overflow;
     uint32_t uni_n;             /* unicast entries, first in macs */
@@ -31,8 +36,13 @@ typedef struct MvnetRxFilter {
 
 void mvnet_rx_filter_reset(MvnetRxFilter *f);
 
-/* VIRTIO_NET_CTRL_RX_PROMISC or _ALLMULTI; false for another command. */
-bool mvnet_rx_filter_set_mode(MvnetRxFilter *f, uint8_t cmd, bool on);
+/*
+ * VIRTIO_NET_CTRL_RX_PROMISC or _ALLMULTI, and with @extra (CTRL_RX_EXTRA
+ * negotiated) _ALLUNI, _NOMULTI, _NOUNI or _NOBCAST; false for another
+ * command.
+ */
+bool mvnet_rx_filter_set_mode(MvnetRxFilter *f, uint8_t cmd, bool on,
+                              bool extra);
 
 /*
  * VIRTIO_NET_CTRL_MAC_TABLE_SET's data (@len bytes: le32 count and MACs,

@@ -1,13 +1,15 @@
 /*
- * mvnet: a virtio-net loopback mdev that runs the datapath itself
+ * mvnet: a virtio-net mdev that runs the datapath itself
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * "Hardware that does the virtio datapath": the backend reads and writes
  * the rings in guest memory with the vring engine (not QEMU's VirtIODevice
- * queues).  Every frame the guest transmits on queue 1 is delivered once,
- * in order, into the receive queue 0, virtio-net header passed through
- * (num_buffers filled in).
+ * queues).  Without 'netdev', every frame the guest transmits on queue 1 is
+ * delivered once, in order, into the receive queue 0, virtio-net header
+ * passed through (num_buffers filled in).  With 'netdev' the instance is a
+ * NIC of QEMU's net layer: frames go to and come from that backend, through
+ * the control queue's receive filter (mvnet-rx-filter.c).
  *
  *  - Lossless back-pressure: with no receive buffer the transmit chain waits
  *    (it is given back to the ring) until the guest posts receive buffers.
@@ -31,6 +33,8 @@
 #include "qemu/units.h"
 #include "net/net.h"
 #include "net/eth.h"
+#include "net/announce.h"
+#include "migration/misc.h"
 #include "migration/vmstate.h"
 #include "system/runstate.h"
 #include "qemu/error-report.h"
@@ -71,11 +75,15 @@ OBJECT_DECLARE_SIMPLE_TYPE(MvnetDevice, MVNET_DEVICE)
      (1ULL << VIRTIO_RING_F_EVENT_IDX) | \
      (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | \
      (1ULL << VIRTIO_NET_F_CTRL_VQ) | (1ULL << VIRTIO_NET_F_CTRL_RX) | \
-     (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | (1ULL << VIRTIO_F_RING_PACKED))
+     (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | (1ULL << VIRTIO_F_RING_PACKED) | \
+     (1ULL << VIRTIO_NET_F_CTRL_RX_EXTRA) | \
+     (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE))
 
 /* Features that need VIRTIO_NET_F_CTRL_VQ */
 #define MVNET_CTRL_FEATURES \
-    ((1ULL << VIRTIO_NET_F_CTRL_RX) | (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR))
+    ((1ULL << VIRTIO_NET_F_CTRL_RX) | (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | \
+     (1ULL << VIRTIO_NET_F_CTRL_RX_EXTRA) | \
+     (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE))
 
 /* Feature switches: each instance property turns one offered feature off. */
 static const MdevSwitch mvnet_switches[] = {
@@ -91,6 +99,10 @@ static const MdevSwitch mvnet_switches[] = {
     { "ctrl-mac-addr", VIRTIO_NET_F_CTRL_MAC_ADDR,
       "Offer VIRTIO_NET_F_CTRL_MAC_ADDR (needs ctrl-vq)" },
     { "packed", VIRTIO_F_RING_PACKED, "Offer VIRTIO_F_RING_PACKED" },
+    { "ctrl-rx-extra", VIRTIO_NET_F_CTRL_RX_EXTRA,
+      "Offer VIRTIO_NET_F_CTRL_RX_EXTRA (needs ctrl-vq)" },
+    { "guest-announce", VIRTIO_NET_F_GUEST_ANNOUNCE,
+      "Offer VIRTIO_NET_F_GUEST_ANNOUNCE (needs ctrl-vq)" },
 };
 
 struct MvnetParent {
@@ -147,6 +159,8 @@ struct MvnetDevice {
     NICState *nic;              /* our NIC in QEMU's net layer, when bound */
     bool rx_waiting;            /* the net layer holds frames for us */
     uint8_t *tx_frame;          /* a frame on its way to the netdev */
+    bool announce;              /* VIRTIO_NET_S_ANNOUNCE: the driver's turn */
+    AnnounceTimer announce_timer;   /* rounds after migration */
 };
 
 static MvnetDevice *to_mvnet(MdevDevice *mdev)
@@ -551,6 +565,74 @@ static void mvnet_link_status_changed(NetClientState *nc)
     mvnet_link_changed(qemu_get_nic_opaque(nc), !nc->link_down);
 }
 
+/*
+ * VIRTIO_NET_F_GUEST_ANNOUNCE: the device asks the driver to announce
+ * itself (gratuitous ARP, unsolicited NA), by the status bit and a config
+ * interrupt, until the driver acknowledges on the control queue.
+ */
+static void mvnet_announce_notify(MvnetDevice *n)
+{
+    trace_mvnet_announce(mvnet_name(n), n->announce_timer.round);
+    n->announce = true;
+    mvnet_config_changed(n);
+}
+
+static void mvnet_announce_timer(void *opaque)
+{
+    MvnetDevice *n = opaque;
+
+    n->announce_timer.round--;
+    mvnet_announce_notify(n);
+}
+
+/* announce-self: QEMU sends the RARP, the driver announces the rest. */
+static void mvnet_announce(NetClientState *nc)
+{
+    MvnetDevice *n = qemu_get_nic_opaque(nc);
+
+    /* Rounds after migration are running: they announce. */
+    if (!n->announce_timer.round && mvnet_has(n, VIRTIO_NET_F_GUEST_ANNOUNCE) &&
+        (n->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+        mvnet_announce_notify(n);
+    }
+}
+
+/* VIRTIO_NET_CTRL_ANNOUNCE_ACK: the driver announced; the next round. */
+static uint8_t mvnet_announce_ack(MvnetDevice *n)
+{
+    if (!n->announce) {
+        return VIRTIO_NET_ERR;
+    }
+    n->announce = false;
+    if (n->announce_timer.round) {
+        qemu_announce_timer_step(&n->announce_timer);
+    }
+    return VIRTIO_NET_OK;
+}
+
+/* After migration (or loadvm): announce migrate_announce_params() rounds. */
+static void mvnet_announce_start(MvnetDevice *n)
+{
+    if (!mvnet_has(n, VIRTIO_NET_F_GUEST_ANNOUNCE)) {
+        return;
+    }
+    qemu_announce_timer_reset(&n->announce_timer, migrate_announce_params(),
+                              QEMU_CLOCK_VIRTUAL, mvnet_announce_timer, n);
+    if (n->announce_timer.round) {
+        timer_mod(n->announce_timer.tm,
+                  qemu_clock_get_ms(n->announce_timer.type));
+    }
+}
+
+static void mvnet_announce_stop(MvnetDevice *n)
+{
+    if (n->announce_timer.tm) {
+        timer_del(n->announce_timer.tm);
+    }
+    n->announce_timer.round = 0;
+    n->announce = false;
+}
+
 static RxFilterInfo *mvnet_query_rx_filter(NetClientState *nc)
 {
     MvnetDevice *n = qemu_get_nic_opaque(nc);
@@ -581,6 +663,7 @@ static NetClientInfo mvnet_nic_info = {
     .receive = mvnet_receive,
     .link_status_changed = mvnet_link_status_changed,
     .query_rx_filter = mvnet_query_rx_filter,
+    .announce = mvnet_announce,
 };
 
 /*
@@ -661,7 +744,9 @@ static uint8_t mvnet_ctrl_command(MvnetDevice *n, VringChain *c)
         /* The filter applies to a netdev's frames; the loopback's pass. */
         if (mvnet_has(n, VIRTIO_NET_F_CTRL_RX) && data_len == 1 &&
             vring_chain_read(&cq->ring, c, sizeof(hdr), data, 1) == 1 &&
-            mvnet_rx_filter_set_mode(&n->rxf, hdr.cmd, data[0])) {
+            mvnet_rx_filter_set_mode(&n->rxf, hdr.cmd, data[0],
+                                     mvnet_has(n,
+                                               VIRTIO_NET_F_CTRL_RX_EXTRA))) {
             mvnet_rx_filter_changed(n);
             return VIRTIO_NET_OK;
         }
@@ -679,6 +764,12 @@ static uint8_t mvnet_ctrl_command(MvnetDevice *n, VringChain *c)
             n->generation++;
             mvnet_rx_filter_changed(n);
             return VIRTIO_NET_OK;
+        }
+        break;
+    case VIRTIO_NET_CTRL_ANNOUNCE:
+        if (hdr.cmd == VIRTIO_NET_CTRL_ANNOUNCE_ACK && !data_len &&
+            mvnet_has(n, VIRTIO_NET_F_GUEST_ANNOUNCE)) {
+            return mvnet_announce_ack(n);
         }
         break;
     }
@@ -819,6 +910,8 @@ static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
         qemu_del_nic(n->nic);
         n->nic = NULL;
     }
+    mvnet_announce_stop(n);
+    qemu_announce_timer_del(&n->announce_timer, false);
     vring_dma_destroy(&n->dma);
     if (!host) {
         memset(&n->host, 0, sizeof(n->host));
@@ -828,6 +921,9 @@ static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
     n->bh = qemu_bh_new_guarded(mvnet_bh, n, host->guard);
     n->vmstate_change = qemu_add_vm_change_state_handler(
         mvnet_vm_state_change, n);
+    qemu_announce_timer_reset(&n->announce_timer, migrate_announce_params(),
+                              QEMU_CLOCK_VIRTUAL, mvnet_announce_timer, n);
+    n->announce_timer.round = 0;
     vring_dma_init(&n->dma, host->dma_as, MVNET_NUM_QUEUES, "mvnet");
     g_free(n->name);
     n->name = g_strdup_printf("mvnet %s", mdev->uuid_str);
@@ -987,6 +1083,7 @@ static void mvnet_reset(MdevDevice *mdev)
     n->status = 0;
     n->features = 0;
     n->broken = false;
+    mvnet_announce_stop(n);
     mvnet_rx_filter_reset(&n->rxf);
     /* A MAC the driver set (MAC_ADDR_SET, legacy config) does not outlive it */
     n->mac = n->conf_mac;
@@ -1016,7 +1113,8 @@ static void mvnet_fill_config(MvnetDevice *n, struct virtio_net_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     memcpy(cfg->mac, n->mac.a, ETH_ALEN);
-    stw_le_p(&cfg->status, n->link_up ? VIRTIO_NET_S_LINK_UP : 0);
+    stw_le_p(&cfg->status, (n->link_up ? VIRTIO_NET_S_LINK_UP : 0) |
+                           (n->announce ? VIRTIO_NET_S_ANNOUNCE : 0));
     stw_le_p(&cfg->max_virtqueue_pairs, 1);
     stw_le_p(&cfg->mtu, n->mtu);
 }
@@ -1100,7 +1198,9 @@ static int mvnet_post_load(void *opaque, int version_id)
     /*
      * Work that was waiting (e.g. for RX buffers) resumes when the VM runs
      * (mvnet_vm_state_change), not here: guest memory may not be final.
+     * The announce rounds run on the virtual clock, so also only then.
      */
+    mvnet_announce_start(n);
     return 0;
 }
 
@@ -1463,6 +1563,7 @@ static void mvnet_device_finalize(Object *obj)
     if (n->vmstate_change) {
         qemu_del_vm_change_state_handler(n->vmstate_change);
     }
+    qemu_announce_timer_del(&n->announce_timer, false);
     /*
      * A NIC still here means QEMU is exiting: unbinding (device_del) took
      * it otherwise.  net_cleanup() has then cleaned up its peer and, as for
@@ -1526,7 +1627,7 @@ static const MdevType mvnet_types[] = {
     {
         .group = "virtio",
         .name = "mvnet",
-        .description = "virtio-net loopback: transmitted frames are received",
+        .description = "virtio-net: a loopback, or a NIC on a netdev",
         .device_api = "virtio-mdev",
         .class_id = MDEV_CLASS_VIRTIO,
     },
@@ -1597,12 +1698,17 @@ static const VirtioMdevProp mvnet_form_props[] = {
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("ctrl-mac-addr", "Offer CTRL_MAC_ADDR",
                                   true),
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("packed", "Offer RING_PACKED", true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("ctrl-rx-extra", "Offer CTRL_RX_EXTRA",
+                                  true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("guest-announce", "Offer GUEST_ANNOUNCE",
+                                  true),
     { }
 };
 
 static const VirtioMdevShortForm mvnet_short_form = {
     .name = "virtio-mdev-net",
-    .desc = "virtio-net loopback (mvnet) behind the virtio-mdev transport",
+    .desc = "virtio-net (mvnet: a loopback, or a NIC with netdev=) behind "
+            "the virtio-mdev transport",
     .category = DEVICE_CATEGORY_NETWORK,
     .parent_kind = TYPE_MVNET_PARENT,
     .default_parent = "mvnet-default",

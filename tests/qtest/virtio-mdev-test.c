@@ -965,6 +965,52 @@ static void test_netdev(void)
     qtest_quit(qts);
 }
 
+/*
+ * -nic model=virtio-mdev-net: the board creates our NIC with the netdev
+ * and MAC of the option (patches/0009); the frame goes round the UDP
+ * socket looped to itself.  microvm creates no -nic devices.
+ */
+static void test_nic_option(void)
+{
+    int port = free_udp_port();
+    g_autofree char *args = NULL;
+    g_autofree char *info = NULL;
+    g_autofree char *path = NULL;
+    QTestState *qts;
+    QDict *r, *inst;
+    uint64_t rx;
+    Dev d;
+
+    if (!strcmp(machine, "microvm")) {
+        g_test_skip("microvm creates no -nic devices");
+        return;
+    }
+    args = g_strdup_printf("-nic socket,id=s0,udp=127.0.0.1:%d,"
+                           "localaddr=127.0.0.1:%d,model=virtio-mdev,"
+                           "mac=02:00:00:00:00:07", port, port);
+    qts = start(args);
+    info = qtest_hmp(qts, "info network");
+    g_assert_nonnull(strstr(info, "type=nic,model=virtio-mdev-net,"
+                                  "macaddr=02:00:00:00:00:07"));
+    g_assert_nonnull(strstr(info, "\\ s0: index=0,type=socket"));
+    r = qtest_qmp(qts, "{'execute': 'query-mdev'}");
+    inst = qobject_to(QDict, qlist_peek(qdict_get_qlist(
+        qobject_to(QDict, qlist_peek(qdict_get_qlist(r, "return"))),
+        "instances")));
+    path = g_strdup(qdict_get_str(inst, "transport"));
+    qobject_unref(r);
+
+    dev_init(&d, qts, path);
+    dev_start(&d, BASE_FEATURES);
+    g_assert_cmphex(qtest_readl(qts, d.base + 0x100), ==, 0x00000002);
+    rx = post_rx(&d, 0, 2048);
+    send_frame(&d, 0, HDR_LEN, 100, 5);
+    kick(&d, &d.tx);
+    g_assert_true(wait_used(&d, &d.rx, 1));
+    check_rx(&d, rx, HDR_LEN, 100, 5, 1);
+    qtest_quit(qts);
+}
+
 /* A ring violation: NEEDS_RESET and a config interrupt; reset recovers. */
 static void test_broken(void)
 {
@@ -1360,6 +1406,33 @@ static bool peer_receive_rarp(Peer *p, const uint8_t *src)
     return false;
 }
 
+/*
+ * Start QEMU with our NIC n0 (MAC 02:00:00:00:00:01, @dev_opts appended)
+ * on a socket netdev s0 whose UDP peer is @p, and @extra options.
+ */
+static QTestState *start_peer(Peer *p, const char *dev_opts,
+                              const char *extra)
+{
+    struct sockaddr_in me = { .sin_family = AF_INET };
+    struct timeval tv = { .tv_sec = 10 };
+    socklen_t len = sizeof(me);
+    g_autofree char *args = NULL;
+
+    p->qemu = (struct sockaddr_in) { .sin_family = AF_INET };
+    p->fd = socket(AF_INET, SOCK_DGRAM, 0);
+    me.sin_addr.s_addr = p->qemu.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    g_assert_cmpint(bind(p->fd, (struct sockaddr *)&me, sizeof(me)), ==, 0);
+    g_assert_cmpint(getsockname(p->fd, (struct sockaddr *)&me, &len), ==, 0);
+    p->qemu.sin_port = htons(free_udp_port());
+    setsockopt(p->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    args = g_strdup_printf("-netdev socket,id=s0,udp=127.0.0.1:%d,"
+                           "localaddr=127.0.0.1:%d -device virtio-mdev-net,"
+                           "id=n0,netdev=s0,mac=02:00:00:00:00:01%s %s",
+                           ntohs(me.sin_port), ntohs(p->qemu.sin_port),
+                           dev_opts, extra);
+    return start(args);
+}
+
 /* The next frame the ring gets is the one tagged @tag. */
 static void expect_frame(Dev *d, uint8_t tag)
 {
@@ -1381,28 +1454,17 @@ static void test_rx_filter(void)
     static const uint8_t mcast6[6] = { 0x33, 0x33, 0, 0, 0, 0x01 };
     uint8_t table[4 + 6 + 4 + 6] = { 1, 0, 0, 0, 0x02, 0, 0, 0, 0, 0x77,
                                      1, 0, 0, 0, 0x01, 0x00, 0x5e, 0, 0, 1 };
-    struct sockaddr_in me = { .sin_family = AF_INET };
-    socklen_t len = sizeof(me);
     uint8_t off = 0, on = 1;
-    g_autofree char *args = NULL;
     QTestState *qts;
     QDict *r, *ret;
-    Peer p = { .qemu = { .sin_family = AF_INET } };
+    Peer p;
     TQueue cq;
     Dev d;
 
-    p.fd = socket(AF_INET, SOCK_DGRAM, 0);
-    me.sin_addr.s_addr = p.qemu.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    g_assert_cmpint(bind(p.fd, (struct sockaddr *)&me, sizeof(me)), ==, 0);
-    g_assert_cmpint(getsockname(p.fd, (struct sockaddr *)&me, &len), ==, 0);
-    p.qemu.sin_port = htons(free_udp_port());
-    args = g_strdup_printf("-netdev socket,id=s0,udp=127.0.0.1:%d,"
-                           "localaddr=127.0.0.1:%d -device virtio-mdev-net,"
-                           "id=n0,netdev=s0,mac=02:00:00:00:00:01",
-                           ntohs(me.sin_port), ntohs(p.qemu.sin_port));
-    qts = start(args);
+    qts = start_peer(&p, "", "");
     dev_init(&d, qts, "/machine/peripheral/n0");
-    dev_start(&d, BASE_FEATURES | CTRL_FEATURES);
+    dev_start(&d, BASE_FEATURES | CTRL_FEATURES |
+              F(VIRTIO_NET_F_CTRL_RX_EXTRA));
     queue_setup(&d, &cq, 2);
 
     /* After reset the filter is promiscuous (as virtio-net's). */
@@ -1471,6 +1533,43 @@ static void test_rx_filter(void)
     peer_inject(&p, other, 10);         /* still in the unicast table */
     expect_frame(&d, 10);
 
+    /* CTRL_RX_EXTRA: no broadcast, no multicast, no or all unicast. */
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
+                              VIRTIO_NET_CTRL_RX_NOBCAST, &on, 1), ==,
+                     VIRTIO_NET_OK);
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
+                              VIRTIO_NET_CTRL_RX_NOMULTI, &on, 1), ==,
+                     VIRTIO_NET_OK);
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
+                              VIRTIO_NET_CTRL_RX_ALLUNI, &on, 1), ==,
+                     VIRTIO_NET_OK);
+    peer_inject(&p, bcast, 11);
+    peer_inject(&p, mcast6, 12);
+    peer_inject(&p, mcast, 13);         /* in the table, all-multi: still */
+    peer_inject(&p, (const uint8_t *)"\x02\x00\x00\x00\x00\x55", 14);
+    expect_frame(&d, 14);
+    r = qtest_qmp(qts, "{'execute': 'query-rx-filter', "
+                  "'arguments': {'name': 'n0'}}");
+    ret = qobject_to(QDict, qlist_peek(qdict_get_qlist(r, "return")));
+    g_assert_false(qdict_get_bool(ret, "broadcast-allowed"));
+    g_assert_cmpstr(qdict_get_str(ret, "multicast"), ==, "none");
+    g_assert_cmpstr(qdict_get_str(ret, "unicast"), ==, "all");
+    qobject_unref(r);
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
+                              VIRTIO_NET_CTRL_RX_NOUNI, &on, 1), ==,
+                     VIRTIO_NET_OK);
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
+                              VIRTIO_NET_CTRL_RX_NOBCAST, &off, 1), ==,
+                     VIRTIO_NET_OK);
+    peer_inject(&p, own, 15);
+    peer_inject(&p, bcast, 16);
+    expect_frame(&d, 16);
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
+                              VIRTIO_NET_CTRL_RX_NOUNI, &off, 1), ==,
+                     VIRTIO_NET_OK);
+    peer_inject(&p, own, 17);
+    expect_frame(&d, 17);
+
     /* announce-self: QEMU's RARP from our MAC reaches the netdev's peer. */
     qtest_qmp_assert_success(qts, "{'execute': 'announce-self', 'arguments': "
                              "{'initial': 1, 'max': 1, 'rounds': 1, "
@@ -1478,6 +1577,233 @@ static void test_rx_filter(void)
     g_assert_true(peer_receive_rarp(&p, own));
     close(p.fd);
     qtest_quit(qts);
+}
+
+#define NET_STATUS(d)   qtest_readw((d)->qts, (d)->base + 0x106)
+#define ANNOUNCE_FEATURES \
+    (BASE_FEATURES | F(VIRTIO_NET_F_CTRL_VQ) | F(VIRTIO_NET_F_GUEST_ANNOUNCE))
+
+static uint8_t announce_ack(Dev *d, TQueue *cq)
+{
+    return ctrl_cmd(d, cq, VIRTIO_NET_CTRL_ANNOUNCE,
+                    VIRTIO_NET_CTRL_ANNOUNCE_ACK, NULL, 0);
+}
+
+/*
+ * VIRTIO_NET_F_GUEST_ANNOUNCE: announce-self sends QEMU's RARP and asks
+ * the driver to announce (status bit, config interrupt) until it acks.
+ */
+static void test_announce(void)
+{
+    static const uint8_t own[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+    QTestState *qts;
+    Peer p;
+    TQueue cq;
+    Dev d;
+
+    qts = start_peer(&p, "", "");
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    intercept_irq(&d);
+    dev_start(&d, ANNOUNCE_FEATURES);
+    queue_setup(&d, &cq, 2);
+    /* Nothing to acknowledge yet. */
+    g_assert_cmpuint(announce_ack(&d, &cq), ==, VIRTIO_NET_ERR);
+    wr(&d, VIRTIO_MMIO_INTERRUPT_ACK, rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS));
+
+    qtest_qmp_assert_success(qts, "{'execute': 'announce-self', 'arguments': "
+                             "{'initial': 1, 'max': 1, 'rounds': 1, "
+                             "'step': 1}}");
+    g_assert_true(peer_receive_rarp(&p, own));
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS), ==,
+                    VIRTIO_MMIO_INT_CONFIG);
+    g_assert_cmphex(NET_STATUS(&d), ==,
+                    VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE);
+    wr(&d, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
+    g_assert_cmpuint(announce_ack(&d, &cq), ==, VIRTIO_NET_OK);
+    g_assert_cmphex(NET_STATUS(&d), ==, VIRTIO_NET_S_LINK_UP);
+    g_assert_cmpuint(announce_ack(&d, &cq), ==, VIRTIO_NET_ERR);
+
+    /* A driver without the feature is not asked; QEMU's RARP still goes. */
+    dev_start(&d, BASE_FEATURES | F(VIRTIO_NET_F_CTRL_VQ));
+    queue_setup(&d, &cq, 2);
+    wr(&d, VIRTIO_MMIO_INTERRUPT_ACK, rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS));
+    qtest_qmp_assert_success(qts, "{'execute': 'announce-self', 'arguments': "
+                             "{'initial': 1, 'max': 1, 'rounds': 1, "
+                             "'step': 1}}");
+    g_assert_true(peer_receive_rarp(&p, own));
+    g_assert_cmphex(NET_STATUS(&d), ==, VIRTIO_NET_S_LINK_UP);
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS), ==, 0);
+    g_assert_cmpuint(announce_ack(&d, &cq), ==, VIRTIO_NET_ERR);
+    close(p.fd);
+    qtest_quit(qts);
+}
+
+/*
+ * After migration the destination asks the driver to announce, in the
+ * rounds of the migration's announce parameters (on the virtual clock);
+ * each ack moves to the next round.
+ */
+static void test_announce_migrated(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("virtio-mdev-XXXXXX", NULL);
+    g_autofree char *file = g_build_filename(dir, "state", NULL);
+    g_autofree char *uri = g_strdup_printf("file:%s", file);
+    const char *dev = "-device virtio-mdev-net,id=n0,"
+                      "uuid=6b2e6a1c-1b2c-4d1e-9a51-0e3f0000f00e";
+    g_autofree char *args = g_strdup_printf("-m 64 %s", dev);
+    g_autofree char *dst_args = g_strdup_printf("-m 64 %s -incoming defer",
+                                                dev);
+    QTestState *src = start(args), *dst;
+    TQueue cq;
+    Dev d;
+
+    dev_init(&d, src, "/machine/peripheral/n0");
+    dev_start(&d, ANNOUNCE_FEATURES);
+    queue_setup(&d, &cq, 2);
+    qtest_qmp_assert_success(src, "{'execute': 'migrate', 'arguments': "
+                             "{'uri': %s}}", uri);
+    vmq_wait_migration(src, "query-migrate", "status", "completed");
+    qtest_quit(src);
+
+    dst = start(dst_args);
+    d.qts = dst;
+    qtest_qmp_assert_success(dst, "{'execute': 'migrate-set-parameters', "
+                             "'arguments': {'announce-initial': 10, "
+                             "'announce-step': 10, 'announce-rounds': 2}}");
+    qtest_qmp_assert_success(dst, "{'execute': 'migrate-incoming', "
+                             "'arguments': {'uri': %s}}", uri);
+    vmq_wait_migration(dst, "query-status", "status", "running");
+    g_assert_true(vmq_wait_readl_bits(dst, d.base + 0x104,
+                                      VIRTIO_NET_S_ANNOUNCE << 16));
+    g_assert_cmpuint(announce_ack(&d, &cq), ==, VIRTIO_NET_OK);
+    g_assert_cmphex(NET_STATUS(&d), ==, VIRTIO_NET_S_LINK_UP);
+    /* The second round, 10 ms of virtual time later; then no more. */
+    qtest_clock_step(dst, 20 * 1000 * 1000);
+    g_assert_cmphex(NET_STATUS(&d), ==,
+                    VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE);
+    g_assert_cmpuint(announce_ack(&d, &cq), ==, VIRTIO_NET_OK);
+    qtest_clock_step(dst, 1000 * 1000 * 1000);
+    g_assert_cmphex(NET_STATUS(&d), ==, VIRTIO_NET_S_LINK_UP);
+    qtest_quit(dst);
+    unlink(file);
+    rmdir(dir);
+}
+
+/*
+ * A slow guest: frames from the netdev wait (in the net layer and the
+ * peer's socket) while no receive buffer is posted, and all arrive, in
+ * order, as the guest posts buffers one at a time; nothing is dropped.
+ */
+static void test_netdev_backpressure(void)
+{
+    static const uint8_t own[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+    QTestState *qts;
+    Peer p;
+    Dev d;
+
+    qts = start_peer(&p, "", "");
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    dev_start(&d, BASE_FEATURES);
+    for (uint8_t tag = 1; tag <= 40; tag++) {
+        peer_inject(&p, own, tag);
+    }
+    g_assert_true(stays_unused(&d, &d.rx, 1));
+    for (uint8_t tag = 1; tag <= 40; tag++) {
+        expect_frame(&d, tag);
+        qtest_clock_step(qts, 100);
+    }
+    g_assert_true(stays_unused(&d, &d.rx, d.rx.used_seen + 1));
+    g_assert_cmpuint(stat_of(&d, "rx-stats", "packets"), ==, 40);
+    g_assert_cmpuint(stat_of(&d, "rx-stats", "drops"), ==, 0);
+    close(p.fd);
+    qtest_quit(qts);
+}
+
+/* The frames of a pcap file: its records' data, in order. */
+static GPtrArray *pcap_frames(const char *file)
+{
+    g_autofree uint8_t *buf = NULL;
+    GPtrArray *frames = g_ptr_array_new_with_free_func(
+        (GDestroyNotify)g_byte_array_unref);
+    size_t len, off = 24;
+
+    g_assert_true(g_file_get_contents(file, (char **)&buf, &len, NULL));
+    g_assert_cmpuint(len, >=, 24);
+    /* Written in the host's byte order (net/dump.c). */
+    g_assert_cmphex((uint32_t)ldl_he_p(buf), ==, 0xa1b2c3d4);
+    g_assert_cmpuint(ldl_he_p(buf + 20), ==, 1);      /* Ethernet */
+    while (off + 16 <= len) {
+        uint32_t caplen = ldl_he_p(buf + off + 8);
+
+        g_assert_cmpuint(off + 16 + caplen, <=, len);
+        g_ptr_array_add(frames, g_byte_array_append(g_byte_array_new(),
+                                                    buf + off + 16, caplen));
+        off += 16 + caplen;
+    }
+    g_assert_cmpuint(off, ==, len);
+    return frames;
+}
+
+/*
+ * QEMU's net filters work on our NIC's netdev: filter-dump writes what the
+ * guest sent and received to a pcap file, filter-mirror copies what the
+ * guest sent to a chardev (here a file: a be32 length, then the frame).
+ */
+static void test_net_filters(void)
+{
+    static const uint8_t own[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+    g_autofree char *dir = g_dir_make_tmp("virtio-mdev-XXXXXX", NULL);
+    g_autofree char *pcap = g_build_filename(dir, "dump.pcap", NULL);
+    g_autofree char *mirror = g_build_filename(dir, "mirror", NULL);
+    g_autofree char *extra = g_strdup_printf(
+        "-object filter-dump,id=f0,netdev=s0,file=%s "
+        "-chardev file,id=m0,path=%s "
+        "-object filter-mirror,id=f1,netdev=s0,queue=rx,outdev=m0",
+        pcap, mirror);
+    g_autoptr(GPtrArray) dumped = NULL;
+    g_autofree uint8_t *mirrored = NULL;
+    uint8_t sent[600], got[60];
+    GByteArray *f;
+    QTestState *qts;
+    size_t len;
+    Peer p;
+    Dev d;
+
+    qts = start_peer(&p, "", extra);
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    dev_start(&d, BASE_FEATURES);
+    send_frame(&d, 0, HDR_LEN, sizeof(sent), 7);
+    kick(&d, &d.tx);
+    g_assert_true(wait_used(&d, &d.tx, 1));
+    g_assert_cmpint(recv(p.fd, got, sizeof(got), 0), ==, sizeof(got));
+    peer_inject(&p, own, 9);
+    expect_frame(&d, 9);
+    /* Closing the filters flushes their files. */
+    qtest_qmp_assert_success(qts, "{'execute': 'object-del', 'arguments': "
+                             "{'id': 'f0'}}");
+    qtest_qmp_assert_success(qts, "{'execute': 'object-del', 'arguments': "
+                             "{'id': 'f1'}}");
+
+    frame_fill(sent, sizeof(sent), 7);
+    dumped = pcap_frames(pcap);
+    g_assert_cmpuint(dumped->len, ==, 2);
+    f = g_ptr_array_index(dumped, 0);
+    g_assert_cmpmem(f->data, f->len, sent, sizeof(sent));
+    f = g_ptr_array_index(dumped, 1);
+    g_assert_cmpuint(f->len, ==, 60);
+    g_assert_cmpmem(f->data, 6, own, 6);
+    g_assert_cmpuint(f->data[14], ==, 9);
+
+    g_assert_true(g_file_get_contents(mirror, (char **)&mirrored, &len,
+                                      NULL));
+    g_assert_cmpuint(len, ==, 4 + sizeof(sent));
+    g_assert_cmpuint(ldl_be_p(mirrored), ==, sizeof(sent));
+    g_assert_cmpmem(mirrored + 4, sizeof(sent), sent, sizeof(sent));
+    close(p.fd);
+    qtest_quit(qts);
+    unlink(pcap);
+    unlink(mirror);
+    rmdir(dir);
 }
 
 static void test_switches(void)
@@ -2288,6 +2614,7 @@ static void add_machine_tests(const char *m)
         { "link", test_link },
         { "set-link", test_set_link },
         { "netdev", test_netdev },
+        { "nic-option", test_nic_option },
         { "broken-ring", test_broken },
         { "migrate", test_migrate },
         { "migrate/refused", test_migrate_refused },
@@ -2295,6 +2622,10 @@ static void add_machine_tests(const char *m)
         { "stop-cont", test_stop_cont },
         { "ctrl", test_ctrl },
         { "rx-filter", test_rx_filter },
+        { "announce", test_announce },
+        { "announce-migrated", test_announce_migrated },
+        { "netdev-backpressure", test_netdev_backpressure },
+        { "net-filters", test_net_filters },
         { "packed", test_packed },
         { "bad-frames", test_bad_frames },
         { "reset-during-traffic", test_reset_during_traffic },
