@@ -253,7 +253,7 @@ class Case:
     def __init__(self, device, setup, variant='', props='', guest_opts=None,
                  count=None, legacy=False, carrier=False, features_off=(),
                  net=True, blk=None, blk_props='', churn=False,
-                 netdev=False):
+                 netdev=False, pair=None, link=None):
         self.device = device
         self.setup_name = setup
         self.setup = SETUPS[setup]
@@ -269,6 +269,8 @@ class Case:
         self.blk_props = blk_props
         self.churn = churn
         self.netdev = netdev
+        self.pair = pair        # (link kind, the other guest's device)
+        self.link = link        # -netdev options of n0 (a pair's side)
         if not net:
             self.guest_opts['lc_net'] = 0
         if blk:
@@ -283,8 +285,8 @@ class Case:
     def nic_args(self):
         """QEMU arguments for the NIC and the transport it must be found on."""
         port = free_udp_port()
-        netdev = ('socket,id=n0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d'
-                  % (port, port))
+        netdev = self.link or ('socket,id=n0,udp=127.0.0.1:%d,'
+                               'localaddr=127.0.0.1:%d' % (port, port))
         if self.device == 'reference':
             if self.setup.get('pci'):
                 dev = 'virtio-net-pci,netdev=n0,romfile='
@@ -297,8 +299,9 @@ class Case:
             # QEMU's user networking: DHCP, and the host's loopback
             return (['-netdev', 'user,id=n0', '-device', dev + ',netdev=n0'],
                     self.setup['find'], 'virtio-mmio')
-        if self.netdev:
-            # through QEMU's net layer: a UDP socket looped to itself
+        if self.netdev or self.link:
+            # through QEMU's net layer: a UDP socket looped to itself, or
+            # a pair's link
             return (['-netdev', netdev, '-device', dev + ',netdev=n0'],
                     self.setup['find'], 'virtio-mmio')
         return ['-device', dev], self.setup['find'], 'virtio-mmio'
@@ -557,6 +560,8 @@ def churn_ends(case, line):
 
 def run_case(case, args, echo=None):
     """Boot CASE; returns (ok, summary, log path)."""
+    if case.pair:
+        return run_pair(case, args)
     os.makedirs(LOGDIR, exist_ok=True)
     log = os.path.join(LOGDIR, case.name[len('guest/'):].replace('/', '_')
                        + '.log')
@@ -703,6 +708,136 @@ def run_case(case, args, echo=None):
     return True, ' '.join(summary), log, secs
 
 
+def free_tcp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def pair_links(kind):
+    """The -netdev options of the server's and the client's n0 for a link
+    of KIND (stream: TCP, the client reconnects until the server listens;
+    dgram: UDP between two ports)."""
+    if kind == 'stream':
+        addr = ('addr.type=inet,addr.host=127.0.0.1,addr.port=%d'
+                % free_tcp_port())
+        return ('stream,id=n0,server=on,' + addr,
+                'stream,id=n0,server=off,reconnect-ms=500,' + addr)
+    a, b = free_udp_port(), free_udp_port()
+    end = 'local.type=inet,local.host=127.0.0.1,local.port=%d,' \
+          'remote.type=inet,remote.host=127.0.0.1,remote.port=%d'
+    return 'dgram,id=n0,' + end % (a, b), 'dgram,id=n0,' + end % (b, a)
+
+
+PAIR_ADDR = {'server': '10.9.0.1', 'client': '10.9.0.2'}
+
+
+def check_pair(lines):
+    """What is wrong with a pair's GUEST- lines (LINES: role -> lines)."""
+    def first(role, prefix):
+        return next((l for l in lines[role] if l.startswith(prefix)), None)
+    errors = []
+    for role in ('server', 'client'):
+        err = first(role, 'GUEST-ERROR')
+        if err:
+            errors.append('%s: %s' % (role, err))
+        ping = first(role, 'GUEST-PING')
+        if not ping or '3 packets received' not in ping:
+            errors.append('%s: ping: %s' % (role, ping or 'no answer'))
+    serve, fetch = first('server', 'GUEST-SERVE '), first('client',
+                                                         'GUEST-FETCH')
+    if not serve or not fetch:
+        errors.append('no %s' % ('file served' if not serve else 'fetch'))
+    elif (parse_kv(serve).get('sha256') != parse_kv(fetch).get('sha256') or
+          parse_kv(serve).get('bytes') != parse_kv(fetch).get('bytes')):
+        errors.append('client fetched %s, server served %s'
+                      % (fetch, serve))
+    done = first('client', 'GUEST-DONE')
+    if not done or 'rc=0' not in done:
+        errors.append('client: %s' % (done or 'did not finish'))
+    return errors
+
+
+def run_pair(case, args):
+    """Boot CASE's two guests (our NIC, and case.pair[1]'s) on one link:
+    they ping each other and the client fetches the server's file over
+    TCP; returns (ok, summary, log path, seconds)."""
+    os.makedirs(LOGDIR, exist_ok=True)
+    log = os.path.join(LOGDIR, case.name[len('guest/'):].replace('/', '_')
+                       + '.log')
+    kind, peer = case.pair
+    links = pair_links(kind)
+    start = time.monotonic()
+    sides, vms, lines = {}, {}, {'server': [], 'client': []}
+    lines_q = queue.Queue()
+    errors = []
+    with tempfile.TemporaryDirectory() as tmpdir, open(log, 'w') as logf:
+        try:
+            for i, (role, device) in enumerate((('server', case.device),
+                                                ('client', peer))):
+                side = Case(device, case.setup_name, link=links[i],
+                            guest_opts={'lc_pair': role,
+                                        'lc_ip': PAIR_ADDR[role] + '/24',
+                                        'lc_peer': PAIR_ADDR[
+                                            'client' if i == 0 else
+                                            'server']})
+                subdir = os.path.join(tmpdir, role)
+                os.mkdir(subdir)
+                cmd, find, driver = side.command(subdir, 1)
+                logf.write('# %s: %s\n' % (role, ' '.join(cmd)))
+                vm = start_vm(cmd, subdir, role, lines_q)
+                sides[vm] = (role, side, find, driver)
+                vms[role] = vm
+            deadline = time.monotonic() + args.timeout
+            open_consoles = 2
+            while open_consoles and not any(
+                    l.startswith('GUEST-DONE') for l in lines['client']):
+                try:
+                    vm, line = lines_q.get(
+                        timeout=max(0.1, deadline - time.monotonic()))
+                except queue.Empty:
+                    errors.append('timed out after %ds' % args.timeout)
+                    break
+                if line is None:
+                    open_consoles -= 1
+                    continue
+                role = sides[vm][0]
+                logf.write('[%s] %s\n' % (role, line))
+                lines[role].append(line)
+        except BaseException:
+            for vm in vms.values():
+                kill_vm(vm)             # no QEMU outlives its case
+            raise
+        finally:
+            if errors:
+                for vm in vms.values():
+                    kill_vm(vm)
+            for role, vm in vms.items():
+                if role == 'server' and not errors:
+                    vm.shutdown(timeout=30)   # it waits to be stopped
+                returncode, output = finish_vm(vm)
+                if output.strip():
+                    logf.write('# QEMU (%s):\n%s' % (role, output))
+                if returncode not in (0, None) and not errors:
+                    errors.append('%s: qemu exited with %d'
+                                  % (role, returncode))
+    secs = time.monotonic() - start
+    for vm, (role, side, find, driver) in sides.items():
+        dev = next((l for l in lines[role] if l.startswith('GUEST-DEVICE')),
+                   None)
+        errors += ['%s: %s' % (role, e) for e in
+                   check_nic(side, lines[role], dev, None, find, driver, 1,
+                             loop=False)]
+    errors += check_pair(lines)
+    if errors:
+        return False, '; '.join(errors), log, secs
+    fetch = parse_kv(next(l for l in lines['client']
+                          if l.startswith('GUEST-FETCH')))
+    return True, ('link=%s %s<->%s ping both ways, fetched %s bytes, '
+                  'sha256 matches' % (kind, case.device, peer,
+                                      fetch['bytes'])), log, secs
+
+
 def bench(cases, args):
     """Median frames/s per case, one boot at a time, and ratios."""
     rates = {}
@@ -761,6 +896,11 @@ def all_cases():
         # user networking: a DHCP lease, then a file over HTTP from the host
         Case('mdev', 'aarch64-virt-dt', 'user', netdev='user'),
         Case('mdev', 'x86_64-q35', 'user', netdev='user'),
+        # two guests on one link: ping both ways, a file over TCP; ours
+        # with ours, and ours with QEMU's own virtio-net
+        Case('mdev', 'x86_64-q35', 'pair-stream', pair=('stream', 'mdev')),
+        Case('mdev', 'aarch64-virt-dt', 'pair-reference-dgram',
+             pair=('dgram', 'reference')),
     ]
     # a disk on a raw image file, no NIC: the pattern over the whole disk
     # reads back intact and is in the file afterwards

@@ -902,6 +902,14 @@ static void test_set_link(void)
                     VIRTIO_MMIO_INT_CONFIG);
     g_assert_cmphex(qtest_readw(qts, d.base + 0x106), ==,
                     VIRTIO_NET_S_LINK_UP);
+    wr(&d, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
+
+    /* The netdev's own link: set_link on it takes ours down too. */
+    qtest_qmp_assert_success(qts, "{'execute': 'set_link', 'arguments': "
+                             "{'name': 's0', 'up': false}}");
+    g_assert_cmphex(rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS), ==,
+                    VIRTIO_MMIO_INT_CONFIG);
+    g_assert_cmphex(qtest_readw(qts, d.base + 0x106), ==, 0);
     qtest_quit(qts);
 }
 
