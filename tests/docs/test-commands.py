@@ -29,8 +29,9 @@ Rules, per command (continuation lines joined, "# comments" dropped):
     stay empty (no error, no warning).
   * "..." stands for the rest of the user's command line: it is replaced by
     "-display none -S".  QEMU must start; query-mdev must show exactly the
-    mdev instances the command's -device options create (parent, type,
-    given uuid, and transport /machine/peripheral/ID for an id=ID); then
+    mdev instances the command's -device options (and -nic options with an
+    mdev model) create (parent, type, given uuid, and transport
+    /machine/peripheral/ID for an id=ID); then
     "quit", and QEMU must exit 0.
   * An options-only block (-object / -device lines) runs the same way on
     "qemu-system-x86_64 -M q35 ..." (the page says q35).
@@ -362,9 +363,22 @@ def device_props(spec):
     return parts[0], props
 
 
+# -nic models that are an mdev NIC (the board creates it, named by no id)
+MDEV_NIC_MODELS = {'virtio-mdev-net': 'virtio-mdev-net',
+                   'virtio-mdev': 'virtio-mdev-net'}
+
+
 def expected_instances(args):
     exp = []
     for i, a in enumerate(args[:-1]):
+        if a == '-nic':
+            _, props = device_props(args[i + 1])
+            model = MDEV_NIC_MODELS.get(props.get('model'))
+            if model:
+                exp.append(dict(parent=MDEV_DEVICES[model][0],
+                                type=MDEV_DEVICES[model][1], uuid=None,
+                                id=None))
+            continue
         if a != '-device':
             continue
         driver, props = device_props(args[i + 1])

@@ -1755,7 +1755,8 @@ static GPtrArray *pcap_frames(const char *file)
 /*
  * QEMU's net filters work on our NIC's netdev: filter-dump writes what the
  * guest sent and received to a pcap file, filter-mirror copies what the
- * guest sent to a chardev (here a file: a be32 length, then the frame).
+ * guest sent to a chardev (here a file: a be32 length, then the frame),
+ * filter-buffer holds what comes to the guest.
  */
 static void test_net_filters(void)
 {
@@ -1766,7 +1767,8 @@ static void test_net_filters(void)
     g_autofree char *extra = g_strdup_printf(
         "-object filter-dump,id=f0,netdev=s0,file=%s "
         "-chardev file,id=m0,path=%s "
-        "-object filter-mirror,id=f1,netdev=s0,queue=rx,outdev=m0",
+        "-object filter-mirror,id=f1,netdev=s0,queue=rx,outdev=m0 "
+        "-object filter-buffer,id=f2,netdev=s0,queue=tx,interval=1000000",
         pcap, mirror);
     g_autoptr(GPtrArray) dumped = NULL;
     g_autofree uint8_t *mirrored = NULL;
@@ -1784,8 +1786,14 @@ static void test_net_filters(void)
     kick(&d, &d.tx);
     g_assert_true(wait_used(&d, &d.tx, 1));
     g_assert_cmpint(recv(p.fd, got, sizeof(got), 0), ==, sizeof(got));
+    /* filter-buffer holds the netdev's frames for a second of virtual time */
     peer_inject(&p, own, 9);
-    expect_frame(&d, 9);
+    post_rx(&d, d.rx.used_seen % QSZ, 2048);
+    kick(&d, &d.rx);
+    g_assert_true(stays_unused(&d, &d.rx, d.rx.used_seen + 1));
+    qtest_clock_step(qts, 1000 * 1000 * 1000);
+    g_assert_true(wait_used(&d, &d.rx, d.rx.used_seen + 1));
+    d.rx.used_seen++;
     /* Closing the filters flushes their files. */
     qtest_qmp_assert_success(qts, "{'execute': 'object-del', 'arguments': "
                              "{'id': 'f0'}}");
