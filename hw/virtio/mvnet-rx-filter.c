@@ -150,23 +150,20 @@ RxFilterInfo *mvnet_rx_filter_info(const MvnetRxFilter *f, const char *name,
     return info;
 }
 
-static int mvnet_rx_filter_post_load(void *opaque, int version_id)
+bool mvnet_rx_filter_check(const MvnetRxFilter *f, const char *name)
 {
-    MvnetRxFilter *f = opaque;
-
     if (f->uni_n > MVNET_MAC_TABLE || f->multi_n > MVNET_MAC_TABLE - f->uni_n) {
-        error_report("mvnet: migrated MAC tables of %u + %u entries exceed "
-                     "%u", f->uni_n, f->multi_n, MVNET_MAC_TABLE);
-        return -EINVAL;
+        error_report("%s: migrated MAC tables of %u + %u entries exceed %u",
+                     name, f->uni_n, f->multi_n, MVNET_MAC_TABLE);
+        return false;
     }
-    return 0;
+    return true;
 }
 
 const VMStateDescription vmstate_mvnet_rx_filter = {
     .name = "mvnet/rx-filter",
     .version_id = 2,
     .minimum_version_id = 1,
-    .post_load = mvnet_rx_filter_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_BOOL(promisc, MvnetRxFilter),
         VMSTATE_BOOL(allmulti, MvnetRxFilter),

@@ -59,7 +59,13 @@ bool mvnet_rx_filter_accept(const MvnetRxFilter *f, const uint8_t *own,
 RxFilterInfo *mvnet_rx_filter_info(const MvnetRxFilter *f, const char *name,
                                    const uint8_t *own);
 
-/* Migration: the filter, checked on load. */
+/*
+ * Migration: the filter.  After loading, mvnet_rx_filter_check() (false,
+ * with an error naming @name, for counts the table cannot hold) must pass
+ * before the filter is used; the device's own post_load calls it, so that
+ * a refused stream resets the whole device, not only the filter.
+ */
 extern const VMStateDescription vmstate_mvnet_rx_filter;
+bool mvnet_rx_filter_check(const MvnetRxFilter *f, const char *name);
 
 #endif

@@ -1184,7 +1184,8 @@ static int mvnet_post_load(void *opaque, int version_id)
 {
     MvnetDevice *n = opaque;
 
-    if (!mdev_switch_check_negotiated(n->name, n->features,
+    if (!mvnet_rx_filter_check(&n->rxf, n->name) ||
+        !mdev_switch_check_negotiated(n->name, n->features,
                                       mvnet_offered(n))) {
         mvnet_reset(MDEV_DEVICE(n));
         return -EINVAL;

@@ -2066,12 +2066,15 @@ static uint8_t *find_vq_record(uint8_t *buf, size_t len, TQueue *q)
 
 /*
  * A crafted migration stream is refused with an error, leaves nothing
- * half-loaded, and QEMU goes on: the TX queue's record edited by @edit
- * (offsets from mdev-vq's record: 0 ready, 1 num, 27 avail, 29 used, 31
- * in flight, big-endian).  Before, ready=1 with num=0 left a ready queue
- * that the next memory transaction turned into an assertion failure.
+ * half-loaded, and QEMU goes on: the stream of @len bytes in @buf edited
+ * by @edit, e.g. the TX queue's record (offsets from mdev-vq's record: 0
+ * ready, 1 num, 27 avail, 29 used, 31 in flight, big-endian).  Before,
+ * ready=1 with num=0 left a ready queue that the next memory transaction
+ * turned into an assertion failure.
  */
-static void migrate_crafted(void (*edit)(uint8_t *rec), const char *want)
+typedef void CraftFn(uint8_t *buf, size_t len, Dev *d);
+
+static void migrate_crafted(CraftFn *edit, const char *want)
 {
     g_autofree char *dir = g_dir_make_tmp("virtio-mdev-XXXXXX", NULL);
     g_autofree char *file = g_build_filename(dir, "state", NULL);
@@ -2085,14 +2088,14 @@ static void migrate_crafted(void (*edit)(uint8_t *rec), const char *want)
     Dev d;
 
     dev_init(&d, qts, "/machine/peripheral/n0");
-    dev_start(&d, BASE_FEATURES);
+    dev_start(&d, BASE_FEATURES | CTRL_FEATURES);
     qtest_qmp_assert_success(qts, "{'execute': 'migrate', 'arguments': "
                              "{'uri': %s}}", uri);
     vmq_wait_migration(qts, "query-migrate", "status", "completed");
     qtest_quit(qts);
 
     g_assert_true(g_file_get_contents(file, (char **)&buf, &len, NULL));
-    edit(find_vq_record(buf, len, &d.tx));
+    edit(buf, len, &d);
     g_assert_true(g_file_set_contents(file, (char *)buf, len, NULL));
 
     qts = start_incoming(dev, err);
@@ -2116,20 +2119,37 @@ static void migrate_crafted(void (*edit)(uint8_t *rec), const char *want)
     rmdir(dir);
 }
 
-static void edit_num_zero(uint8_t *rec)
+static void edit_num_zero(uint8_t *buf, size_t len, Dev *d)
 {
+    uint8_t *rec = find_vq_record(buf, len, &d->tx);
+
     g_assert_cmpuint(rec[0], ==, 1);
     stw_be_p(rec + 1, 0);
 }
 
-static void edit_num_odd(uint8_t *rec)
+static void edit_num_odd(uint8_t *buf, size_t len, Dev *d)
 {
-    stw_be_p(rec + 1, 3);
+    stw_be_p(find_vq_record(buf, len, &d->tx) + 1, 3);
 }
 
-static void edit_inflight(uint8_t *rec)
+static void edit_inflight(uint8_t *buf, size_t len, Dev *d)
 {
-    stw_be_p(rec + 31, 0xffff);
+    stw_be_p(find_vq_record(buf, len, &d->tx) + 31, 0xffff);
+}
+
+/*
+ * The receive filter's subsection: its name, the version (be32), then
+ * four bools and the unicast count (be32): more entries than the table.
+ */
+static void edit_mac_table(uint8_t *buf, size_t len, Dev *d)
+{
+    static const char name[] = "mvnet/rxf";
+    uint8_t *p = memmem(buf, len, name, strlen(name));
+
+    g_assert_nonnull(p);
+    p += strlen(name) + 4 + 4;
+    g_assert_cmpuint(ldl_be_p(p), ==, 0);
+    stl_be_p(p, 200);
 }
 
 static void test_migrate_crafted(void)
@@ -2137,6 +2157,8 @@ static void test_migrate_crafted(void)
     migrate_crafted(edit_num_zero, "queue 1: invalid migrated ring state");
     migrate_crafted(edit_num_odd, "queue 1: invalid migrated ring state");
     migrate_crafted(edit_inflight, "queue 1: invalid migrated ring state");
+    migrate_crafted(edit_mac_table, "migrated MAC tables of 200 + 0 entries "
+                    "exceed 64");
 }
 
 /*
