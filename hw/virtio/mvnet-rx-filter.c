@@ -97,10 +97,15 @@ static bool mvnet_rx_filter_has(const MvnetRxFilter *f, uint32_t first,
 }
 
 bool mvnet_rx_filter_accept(const MvnetRxFilter *f, const uint8_t *own,
-                            const uint8_t *dst)
+                            const uint8_t *buf, size_t size)
 {
+    const uint8_t *dst = buf;
+
     if (f->promisc) {
         return true;
+    }
+    if (size < ETH_ALEN) {
+        return false;
     }
     if (is_broadcast_ether_addr(dst)) {
         return !f->nobcast;

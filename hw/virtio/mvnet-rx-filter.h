@@ -51,9 +51,13 @@ bool mvnet_rx_filter_set_mode(MvnetRxFilter *f, uint8_t cmd, bool on,
 bool mvnet_rx_filter_set_table(MvnetRxFilter *f, const uint8_t *data,
                                size_t len);
 
-/* Whether a frame to @dst reaches a NIC whose address is @own. */
+/*
+ * Whether the frame @buf of @size bytes reaches a NIC whose address is
+ * @own.  One too short for a destination address passes only a
+ * promiscuous filter (as virtio-net's, which is promiscuous by default).
+ */
 bool mvnet_rx_filter_accept(const MvnetRxFilter *f, const uint8_t *own,
-                            const uint8_t *dst);
+                            const uint8_t *buf, size_t size);
 
 /* For query-rx-filter. */
 RxFilterInfo *mvnet_rx_filter_info(const MvnetRxFilter *f, const char *name,

@@ -519,11 +519,11 @@ static ssize_t mvnet_receive(NetClientState *nc, const uint8_t *buf,
         n->stats[MVNET_RX_QUEUE].drops++;
         return size;
     }
-    if (size < ETH_HLEN || size > MVNET_MAX_FRAME) {
+    if (!size || size > MVNET_MAX_FRAME) {
         n->stats[MVNET_RX_QUEUE].errors++;
         return size;
     }
-    if (!mvnet_rx_filter_accept(&n->rxf, n->mac.a, buf)) {
+    if (!mvnet_rx_filter_accept(&n->rxf, n->mac.a, buf, size)) {
         return size;                    /* not for us */
     }
     r = mvnet_rx_pop(n, mvnet_hdr_len(n) + size, &nrx);

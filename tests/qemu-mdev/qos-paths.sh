@@ -15,10 +15,17 @@
 #    config change sets both InterruptStatus bits (virtio_notify_config
 #    sets ISR 0x3).  Our transport sets just the config bit, as the
 #    virtio-mmio spec says and virtio-mdev-test checks.
+#  - virtio-net large_tx/uint_max transmits one chain of 65 buffers of
+#    64 MiB, 4.06 GiB in all: longer than a driver may make a chain (2^32
+#    bytes, virtio 1.2 2.7.5.2).  QEMU's virtio-net drops it and completes
+#    it; our ring engine treats it as a ring violation (LOG_GUEST_ERROR,
+#    DEVICE_NEEDS_RESET, no used entry), as the engine's unit test
+#    chain-length-overflow checks.  large_tx/net_bufsize (a chain under the limit, longer than
+#    any frame) runs and passes.
 set -uo pipefail
 here=$(dirname "$(realpath "$0")")
 qos=$1
-skip="virtio-mdev-blk.virtio-blk-tests.resize"
+skip="virtio-mdev-blk.virtio-blk-tests.resize virtio-mdev-net.large_tx.uint_max"
 logs=${QEMU_MDEV_LOGS:-$PWD/meson-logs/qemu-mdev}
 out="$logs/qos"
 mkdir -p "$out"
@@ -43,7 +50,7 @@ for p in "${paths[@]}"; do
     # virtio-mdev-blk.virtio-blk-tests.basic
     t=$(sed -E 's@.*/(virtio-mdev-[^/]*)/.*/([^/]+)/([^/]+)$@\1.\2.\3@' <<< "$p")
     if [[ " $skip " == *" $t "* ]]; then
-        echo "ok $n - $t # SKIP does not apply to virtio-mmio (see qos-paths.sh)"
+        echo "ok $n - $t # SKIP does not apply (see qos-paths.sh)"
         continue
     fi
     "$here/san-run.sh" --no-program-leaks "qos-$t" "$qos" --tap -k -p "$p" \
