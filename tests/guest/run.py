@@ -39,6 +39,7 @@ import time
 
 from churn import Churn, make_qcow2
 from guestvm import finish_vm, kill_vm, start_vm
+from uboot import run_uboot
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 BUILD = os.path.join(TOP, 'build')
@@ -253,7 +254,7 @@ class Case:
     def __init__(self, device, setup, variant='', props='', guest_opts=None,
                  count=None, legacy=False, carrier=False, features_off=(),
                  net=True, blk=None, blk_props='', churn=False,
-                 netdev=False, pair=None, link=None):
+                 netdev=False, pair=None, link=None, uboot=False):
         self.device = device
         self.setup_name = setup
         self.setup = SETUPS[setup]
@@ -271,6 +272,7 @@ class Case:
         self.netdev = netdev
         self.pair = pair        # (link kind, the other guest's device)
         self.link = link        # -netdev options of n0 (a pair's side)
+        self.uboot = uboot      # U-Boot instead of Linux (uboot.py)
         if not net:
             self.guest_opts['lc_net'] = 0
         if blk:
@@ -562,6 +564,16 @@ def run_case(case, args, echo=None):
     """Boot CASE; returns (ok, summary, log path)."""
     if case.pair:
         return run_pair(case, args)
+    if case.uboot:
+        os.makedirs(LOGDIR, exist_ok=True)
+        log = os.path.join(LOGDIR, case.name[len('guest/'):]
+                           .replace('/', '_') + '.log')
+        start = time.monotonic()
+        with tempfile.TemporaryDirectory() as tmpdir:
+            ok, summary = run_uboot(
+                os.path.join(QEMU_BUILD, 'qemu-system-aarch64'), log,
+                tmpdir, args.timeout)
+        return ok, summary, log, time.monotonic() - start
     os.makedirs(LOGDIR, exist_ok=True)
     log = os.path.join(LOGDIR, case.name[len('guest/'):].replace('/', '_')
                        + '.log')
@@ -901,6 +913,8 @@ def all_cases():
         Case('mdev', 'x86_64-q35', 'pair-stream', pair=('stream', 'mdev')),
         Case('mdev', 'aarch64-virt-dt', 'pair-reference-dgram',
              pair=('dgram', 'reference')),
+        # firmware: Debian's U-Boot takes a lease and loads a file by TFTP
+        Case('mdev', 'aarch64-virt-dt', 'uboot', uboot=True),
     ]
     # a disk on a raw image file, no NIC: the pattern over the whole disk
     # reads back intact and is in the file afterwards
