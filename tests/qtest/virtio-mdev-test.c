@@ -311,6 +311,17 @@ static void check_rx(Dev *d, uint64_t buf, size_t hdr, size_t len,
     }
 }
 
+/* On a started device: a @len-byte frame goes round, the first of each. */
+static void loop_first_frame(Dev *d, size_t len, uint32_t seed)
+{
+    uint64_t rx = post_rx(d, 0, 2048);
+
+    send_frame(d, 0, HDR_LEN, len, seed);
+    kick(d, &d->tx);
+    g_assert_true(wait_used(d, &d->rx, 1));
+    check_rx(d, rx, HDR_LEN, len, seed, 1);
+}
+
 static QDict *qom_get_dict(QTestState *qts, const char *path,
                            const char *prop)
 {
@@ -986,7 +997,6 @@ static void test_nic_option(void)
     g_autofree char *path = NULL;
     QTestState *qts;
     QDict *r, *inst;
-    uint64_t rx;
     Dev d;
 
     if (!strcmp(machine, "microvm")) {
@@ -1011,11 +1021,7 @@ static void test_nic_option(void)
     dev_init(&d, qts, path);
     dev_start(&d, BASE_FEATURES);
     g_assert_cmphex(qtest_readl(qts, d.base + 0x100), ==, 0x00000002);
-    rx = post_rx(&d, 0, 2048);
-    send_frame(&d, 0, HDR_LEN, 100, 5);
-    kick(&d, &d.tx);
-    g_assert_true(wait_used(&d, &d.rx, 1));
-    check_rx(&d, rx, HDR_LEN, 100, 5, 1);
+    loop_first_frame(&d, 100, 5);
     qtest_quit(qts);
 }
 
@@ -1023,7 +1029,6 @@ static void test_nic_option(void)
 static void test_broken(void)
 {
     QTestState *qts = start("-device virtio-mdev-net,id=n0");
-    uint64_t rx;
     Dev d;
 
     dev_init(&d, qts, "/machine/peripheral/n0");
@@ -1049,11 +1054,7 @@ static void test_broken(void)
     g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS), ==, 0);
     g_assert_false(qtest_get_irq(qts, 0));
     dev_start(&d, BASE_FEATURES);
-    rx = post_rx(&d, 0, 2048);
-    send_frame(&d, 0, HDR_LEN, 300, 5);
-    kick(&d, &d.tx);
-    g_assert_true(wait_used(&d, &d.rx, 1));
-    check_rx(&d, rx, HDR_LEN, 300, 5, 1);
+    loop_first_frame(&d, 300, 5);
     qtest_quit(qts);
 }
 
@@ -1453,6 +1454,25 @@ static void expect_frame(Dev *d, uint8_t tag)
     g_assert_cmpuint(qtest_readb(d->qts, buf + HDR_LEN + 14), ==, tag);
 }
 
+/* query-rx-filter's answer for n0 (a reference). */
+static QDict *query_rx_filter(QTestState *qts)
+{
+    QDict *r = qtest_qmp(qts, "{'execute': 'query-rx-filter', "
+                         "'arguments': {'name': 'n0'}}");
+    QDict *ret = qobject_to(QDict, qlist_peek(qdict_get_qlist(r, "return")));
+
+    qobject_ref(ret);
+    qobject_unref(r);
+    return ret;
+}
+
+/* Set an RX mode (VIRTIO_NET_CTRL_RX @cmd) to @on; the device acks it. */
+static void rx_mode(Dev *d, TQueue *cq, uint8_t cmd, uint8_t on)
+{
+    g_assert_cmpuint(ctrl_cmd(d, cq, VIRTIO_NET_CTRL_RX, cmd, &on, 1), ==,
+                     VIRTIO_NET_OK);
+}
+
 static void test_rx_filter(void)
 {
     static const uint8_t own[6] = { 0x02, 0, 0, 0, 0, 0x01 };
@@ -1462,7 +1482,6 @@ static void test_rx_filter(void)
     static const uint8_t mcast6[6] = { 0x33, 0x33, 0, 0, 0, 0x01 };
     uint8_t table[4 + 6 + 4 + 6] = { 1, 0, 0, 0, 0x02, 0, 0, 0, 0, 0x77,
                                      1, 0, 0, 0, 0x01, 0x00, 0x5e, 0, 0, 1 };
-    uint8_t off = 0, on = 1;
     QTestState *qts;
     QDict *r, *ret;
     Peer p;
@@ -1482,9 +1501,7 @@ static void test_rx_filter(void)
     /* Query, then a change by the driver: one NIC_RX_FILTER_CHANGED. */
     qobject_unref(qtest_qmp(qts, "{'execute': 'query-rx-filter', "
                             "'arguments': {'name': 'n0'}}"));
-    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
-                              VIRTIO_NET_CTRL_RX_PROMISC, &off, 1), ==,
-                     VIRTIO_NET_OK);
+    rx_mode(&d, &cq, VIRTIO_NET_CTRL_RX_PROMISC, 0);
     r = qtest_qmp_eventwait_ref(qts, "NIC_RX_FILTER_CHANGED");
     g_assert_cmpstr(qdict_get_str(qdict_get_qdict(r, "data"), "name"), ==,
                     "n0");
@@ -1507,9 +1524,7 @@ static void test_rx_filter(void)
     peer_inject(&p, mcast, 7);
     expect_frame(&d, 7);
 
-    r = qtest_qmp(qts, "{'execute': 'query-rx-filter', "
-                  "'arguments': {'name': 'n0'}}");
-    ret = qobject_to(QDict, qlist_peek(qdict_get_qlist(r, "return")));
+    ret = query_rx_filter(qts);
     g_assert_false(qdict_get_bool(ret, "promiscuous"));
     g_assert_cmpstr(qdict_get_str(ret, "main-mac"), ==, "02:00:00:00:00:01");
     g_assert_cmpstr(qdict_get_str(ret, "multicast"), ==, "normal");
@@ -1519,7 +1534,7 @@ static void test_rx_filter(void)
     g_assert_cmpstr(qstring_get_str(qobject_to(QString, qlist_peek(
                         qdict_get_qlist(ret, "multicast-table")))), ==,
                     "01:00:5e:00:00:01");
-    qobject_unref(r);
+    qobject_unref(ret);
 
     /* A table whose count runs past the data is refused, unchanged. */
     table[10] = 9;
@@ -1533,48 +1548,32 @@ static void test_rx_filter(void)
     g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_MAC,
                               VIRTIO_NET_CTRL_MAC_TABLE_SET, table + 10,
                               4), ==, VIRTIO_NET_ERR);
-    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
-                              VIRTIO_NET_CTRL_RX_ALLMULTI, &on, 1), ==,
-                     VIRTIO_NET_OK);
+    rx_mode(&d, &cq, VIRTIO_NET_CTRL_RX_ALLMULTI, 1);
     peer_inject(&p, mcast6, 9);
     expect_frame(&d, 9);
     peer_inject(&p, other, 10);         /* still in the unicast table */
     expect_frame(&d, 10);
 
     /* CTRL_RX_EXTRA: no broadcast, no multicast, no or all unicast. */
-    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
-                              VIRTIO_NET_CTRL_RX_NOBCAST, &on, 1), ==,
-                     VIRTIO_NET_OK);
-    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
-                              VIRTIO_NET_CTRL_RX_NOMULTI, &on, 1), ==,
-                     VIRTIO_NET_OK);
-    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
-                              VIRTIO_NET_CTRL_RX_ALLUNI, &on, 1), ==,
-                     VIRTIO_NET_OK);
+    rx_mode(&d, &cq, VIRTIO_NET_CTRL_RX_NOBCAST, 1);
+    rx_mode(&d, &cq, VIRTIO_NET_CTRL_RX_NOMULTI, 1);
+    rx_mode(&d, &cq, VIRTIO_NET_CTRL_RX_ALLUNI, 1);
     peer_inject(&p, bcast, 11);
     peer_inject(&p, mcast6, 12);
     peer_inject(&p, mcast, 13);         /* in the table, all-multi: still */
     peer_inject(&p, (const uint8_t *)"\x02\x00\x00\x00\x00\x55", 14);
     expect_frame(&d, 14);
-    r = qtest_qmp(qts, "{'execute': 'query-rx-filter', "
-                  "'arguments': {'name': 'n0'}}");
-    ret = qobject_to(QDict, qlist_peek(qdict_get_qlist(r, "return")));
+    ret = query_rx_filter(qts);
     g_assert_false(qdict_get_bool(ret, "broadcast-allowed"));
     g_assert_cmpstr(qdict_get_str(ret, "multicast"), ==, "none");
     g_assert_cmpstr(qdict_get_str(ret, "unicast"), ==, "all");
-    qobject_unref(r);
-    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
-                              VIRTIO_NET_CTRL_RX_NOUNI, &on, 1), ==,
-                     VIRTIO_NET_OK);
-    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
-                              VIRTIO_NET_CTRL_RX_NOBCAST, &off, 1), ==,
-                     VIRTIO_NET_OK);
+    qobject_unref(ret);
+    rx_mode(&d, &cq, VIRTIO_NET_CTRL_RX_NOUNI, 1);
+    rx_mode(&d, &cq, VIRTIO_NET_CTRL_RX_NOBCAST, 0);
     peer_inject(&p, own, 15);
     peer_inject(&p, bcast, 16);
     expect_frame(&d, 16);
-    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_RX,
-                              VIRTIO_NET_CTRL_RX_NOUNI, &off, 1), ==,
-                     VIRTIO_NET_OK);
+    rx_mode(&d, &cq, VIRTIO_NET_CTRL_RX_NOUNI, 0);
     peer_inject(&p, own, 17);
     expect_frame(&d, 17);
 
@@ -1647,40 +1646,63 @@ static void test_announce(void)
 }
 
 /*
- * After migration the destination asks the driver to announce, in the
- * rounds of the migration's announce parameters (on the virtual clock);
- * each ack moves to the next round.
+ * Migrate @src, started with "-m 64 @dev", through a file into a new QEMU
+ * with the same options; @setup, unless NULL, prepares it first.  Returns
+ * the destination, running.
  */
-static void test_announce_migrated(void)
+static QTestState *migrate_to_new(QTestState *src, const char *dev,
+                                  void (*setup)(QTestState *dst))
 {
     g_autofree char *dir = g_dir_make_tmp("virtio-mdev-XXXXXX", NULL);
     g_autofree char *file = g_build_filename(dir, "state", NULL);
     g_autofree char *uri = g_strdup_printf("file:%s", file);
-    const char *dev = "-device virtio-mdev-net,id=n0,"
-                      "uuid=6b2e6a1c-1b2c-4d1e-9a51-0e3f0000f00e";
-    g_autofree char *args = g_strdup_printf("-m 64 %s", dev);
     g_autofree char *dst_args = g_strdup_printf("-m 64 %s -incoming defer",
                                                 dev);
-    QTestState *src = start(args), *dst;
-    TQueue cq;
-    Dev d;
+    QTestState *dst;
 
-    dev_init(&d, src, "/machine/peripheral/n0");
-    dev_start(&d, ANNOUNCE_FEATURES);
-    queue_setup(&d, &cq, 2);
     qtest_qmp_assert_success(src, "{'execute': 'migrate', 'arguments': "
                              "{'uri': %s}}", uri);
     vmq_wait_migration(src, "query-migrate", "status", "completed");
     qtest_quit(src);
 
     dst = start(dst_args);
-    d.qts = dst;
-    qtest_qmp_assert_success(dst, "{'execute': 'migrate-set-parameters', "
-                             "'arguments': {'announce-initial': 10, "
-                             "'announce-step': 10, 'announce-rounds': 2}}");
+    if (setup) {
+        setup(dst);
+    }
     qtest_qmp_assert_success(dst, "{'execute': 'migrate-incoming', "
                              "'arguments': {'uri': %s}}", uri);
     vmq_wait_migration(dst, "query-status", "status", "running");
+    unlink(file);
+    rmdir(dir);
+    return dst;
+}
+
+/*
+ * After migration the destination asks the driver to announce, in the
+ * rounds of the migration's announce parameters (on the virtual clock);
+ * each ack moves to the next round.
+ */
+static void fast_announce(QTestState *qts)
+{
+    qtest_qmp_assert_success(qts, "{'execute': 'migrate-set-parameters', "
+                             "'arguments': {'announce-initial': 10, "
+                             "'announce-step': 10, 'announce-rounds': 2}}");
+}
+
+static void test_announce_migrated(void)
+{
+    const char *dev = "-device virtio-mdev-net,id=n0,"
+                      "uuid=6b2e6a1c-1b2c-4d1e-9a51-0e3f0000f00e";
+    g_autofree char *args = g_strdup_printf("-m 64 %s", dev);
+    QTestState *dst;
+    TQueue cq;
+    Dev d;
+
+    dev_init(&d, start(args), "/machine/peripheral/n0");
+    dev_start(&d, ANNOUNCE_FEATURES);
+    queue_setup(&d, &cq, 2);
+    dst = migrate_to_new(d.qts, dev, fast_announce);
+    d.qts = dst;
     g_assert_true(vmq_wait_readl_bits(dst, d.base + 0x104,
                                       VIRTIO_NET_S_ANNOUNCE << 16));
     g_assert_cmpuint(announce_ack(&d, &cq), ==, VIRTIO_NET_OK);
@@ -1693,8 +1715,6 @@ static void test_announce_migrated(void)
     qtest_clock_step(dst, 1000 * 1000 * 1000);
     g_assert_cmphex(NET_STATUS(&d), ==, VIRTIO_NET_S_LINK_UP);
     qtest_quit(dst);
-    unlink(file);
-    rmdir(dir);
 }
 
 /*
@@ -1902,14 +1922,9 @@ static char *dev_snapshot(Dev *d)
  */
 static void test_migrate(void)
 {
-    g_autofree char *dir = g_dir_make_tmp("virtio-mdev-XXXXXX", NULL);
-    g_autofree char *file = g_build_filename(dir, "state", NULL);
-    g_autofree char *uri = g_strdup_printf("file:%s", file);
     const char *dev = "-device virtio-mdev-net,id=n0,"
                       "uuid=6b2e6a1c-1b2c-4d1e-9a51-0e3f0000f00d";
     g_autofree char *args = g_strdup_printf("-m 64 %s", dev);
-    g_autofree char *dst_args = g_strdup_printf("-m 64 %s -incoming defer",
-                                                dev);
     QTestState *src = start(args), *dst;
     g_autofree char *before = NULL, *after = NULL;
     uint64_t rx;
@@ -1927,16 +1942,7 @@ static void test_migrate(void)
     kick(&d, &d.tx);
     g_assert_true(stays_unused(&d, &d.tx, 4));   /* waits for an RX buffer */
     before = dev_snapshot(&d);
-
-    qtest_qmp_assert_success(src, "{'execute': 'migrate', 'arguments': "
-                             "{'uri': %s}}", uri);
-    vmq_wait_migration(src, "query-migrate", "status", "completed");
-    qtest_quit(src);
-
-    dst = start(dst_args);
-    qtest_qmp_assert_success(dst, "{'execute': 'migrate-incoming', "
-                             "'arguments': {'uri': %s}}", uri);
-    vmq_wait_migration(dst, "query-status", "status", "running");
+    dst = migrate_to_new(src, dev, NULL);
     d.qts = dst;
     after = dev_snapshot(&d);
     g_assert_cmpstr(before, ==, after);
@@ -1953,8 +1959,6 @@ static void test_migrate(void)
     g_assert_true(wait_used(&d, &d.rx, 4));
     check_rx(&d, rx, HDR_LEN, 777, 3, 1);
     qtest_quit(dst);
-    unlink(file);
-    rmdir(dir);
 }
 
 /* A QEMU waiting for an incoming migration, its stderr in @err. */
