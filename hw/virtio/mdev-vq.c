@@ -115,6 +115,11 @@ void mdev_vq_reset(MdevVq *vq)
     memset(&vq->cfg, 0, sizeof(vq->cfg));
 }
 
+int mdev_vq_publish(MdevVq *vq)
+{
+    return vring_flush(&vq->ring);
+}
+
 int mdev_vq_notify(MdevVq *vq)
 {
     int r = vring_flush(&vq->ring);

@@ -46,6 +46,7 @@
 #include "hw/virtio/virtio-mdev-ops.h"
 #include "hw/virtio/mdev-switch.h"
 #include "hw/virtio/mdev-vq.h"
+#include "hw/virtio/mdev-coal.h"
 #include "hw/virtio/vring-dma.h"
 #include "hw/virtio/vring-engine.h"
 #include "qapi/qapi-events-net.h"
@@ -77,13 +78,13 @@ OBJECT_DECLARE_SIMPLE_TYPE(MvnetDevice, MVNET_DEVICE)
      (1ULL << VIRTIO_NET_F_CTRL_VQ) | (1ULL << VIRTIO_NET_F_CTRL_RX) | \
      (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | (1ULL << VIRTIO_F_RING_PACKED) | \
      (1ULL << VIRTIO_NET_F_CTRL_RX_EXTRA) | \
-     (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE))
+     (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE) | (1ULL << VIRTIO_NET_F_NOTF_COAL))
 
 /* Features that need VIRTIO_NET_F_CTRL_VQ */
 #define MVNET_CTRL_FEATURES \
     ((1ULL << VIRTIO_NET_F_CTRL_RX) | (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | \
      (1ULL << VIRTIO_NET_F_CTRL_RX_EXTRA) | \
-     (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE))
+     (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE) | (1ULL << VIRTIO_NET_F_NOTF_COAL))
 
 /* Feature switches: each instance property turns one offered feature off. */
 static const MdevSwitch mvnet_switches[] = {
@@ -103,6 +104,8 @@ static const MdevSwitch mvnet_switches[] = {
       "Offer VIRTIO_NET_F_CTRL_RX_EXTRA (needs ctrl-vq)" },
     { "guest-announce", VIRTIO_NET_F_GUEST_ANNOUNCE,
       "Offer VIRTIO_NET_F_GUEST_ANNOUNCE (needs ctrl-vq)" },
+    { "notf-coal", VIRTIO_NET_F_NOTF_COAL,
+      "Offer VIRTIO_NET_F_NOTF_COAL (needs ctrl-vq)" },
 };
 
 struct MvnetParent {
@@ -161,6 +164,7 @@ struct MvnetDevice {
     uint8_t *tx_frame;          /* a frame on its way to the netdev */
     bool announce;              /* VIRTIO_NET_S_ANNOUNCE: the driver's turn */
     AnnounceTimer announce_timer;   /* rounds after migration */
+    MdevCoal coal[2];           /* RX and TX notification coalescing */
 };
 
 static MvnetDevice *to_mvnet(MdevDevice *mdev)
@@ -215,7 +219,8 @@ static unsigned mvnet_hdr_len(MvnetDevice *n)
            : sizeof(struct virtio_net_hdr);
 }
 
-static void mvnet_notify(MvnetDevice *n, unsigned q)
+/* Publish queue @q's used entries and interrupt if the driver wants it. */
+static void mvnet_notify_now(MvnetDevice *n, unsigned q)
 {
     int r = mdev_vq_notify(&n->vq[q]);
 
@@ -224,6 +229,41 @@ static void mvnet_notify(MvnetDevice *n, unsigned q)
     } else if (r) {
         n->stats[q].interrupts++;
     }
+}
+
+/* The same, unless notification coalescing (NOTF_COAL) holds it. */
+static void mvnet_notify(MvnetDevice *n, unsigned q)
+{
+    int r;
+
+    if (q == MVNET_CTRL_QUEUE || mdev_coal_due(&n->coal[q])) {
+        mvnet_notify_now(n, q);
+        return;
+    }
+    r = mdev_vq_publish(&n->vq[q]);
+    if (r < 0) {
+        mvnet_set_broken(n, q, -r);
+    }
+}
+
+/* A held notification's time is up (the VM runs: virtual clock). */
+static void mvnet_coal_fire(MvnetDevice *n, unsigned q)
+{
+    mdev_coal_signalled(&n->coal[q]);
+    if (!n->broken && (n->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+        n->vq[q].ready) {
+        mvnet_notify_now(n, q);
+    }
+}
+
+static void mvnet_coal_fire_rx(void *opaque)
+{
+    mvnet_coal_fire(opaque, MVNET_RX_QUEUE);
+}
+
+static void mvnet_coal_fire_tx(void *opaque)
+{
+    mvnet_coal_fire(opaque, MVNET_TX_QUEUE);
 }
 
 enum {
@@ -250,6 +290,7 @@ static int mvnet_tx_complete(MvnetDevice *n)
         mvnet_set_broken(n, MVNET_TX_QUEUE, VRING_ERR_USED);
         return MVNET_BROKEN;
     }
+    mdev_coal_count(&n->coal[MVNET_TX_QUEUE], 1);
     return MVNET_DONE;
 }
 
@@ -372,6 +413,7 @@ static int mvnet_rx_push(MvnetDevice *n, unsigned nrx, uint64_t len)
     }
     n->stats[MVNET_RX_QUEUE].packets++;
     n->stats[MVNET_RX_QUEUE].bytes += len - hdr_len;
+    mdev_coal_count(&n->coal[MVNET_RX_QUEUE], 1);
     return MVNET_DONE;
 }
 
@@ -728,6 +770,25 @@ static uint8_t mvnet_ctrl_mac_table(MvnetDevice *n, VringChain *c,
     return VIRTIO_NET_OK;
 }
 
+/* VIRTIO_NET_CTRL_NOTF_COAL_RX_SET or _TX_SET: max_packets, max_usecs. */
+static uint8_t mvnet_ctrl_coal(MvnetDevice *n, uint8_t cmd, VringChain *c)
+{
+    Vring *ring = &n->vq[MVNET_CTRL_QUEUE].ring;
+    struct virtio_net_ctrl_coal coal;
+    unsigned q = cmd == VIRTIO_NET_CTRL_NOTF_COAL_RX_SET ? MVNET_RX_QUEUE
+                                                         : MVNET_TX_QUEUE;
+
+    if (vring_chain_read(ring, c, sizeof(struct virtio_net_ctrl_hdr), &coal,
+                         sizeof(coal)) != sizeof(coal)) {
+        return VIRTIO_NET_ERR;
+    }
+    mdev_coal_set(&n->coal[q], le32_to_cpu(coal.max_packets),
+                  le32_to_cpu(coal.max_usecs));
+    trace_mvnet_coal(mvnet_name(n), q, n->coal[q].max_packets,
+                     n->coal[q].usecs);
+    return VIRTIO_NET_OK;
+}
+
 /* Execute one control command; returns VIRTIO_NET_OK or VIRTIO_NET_ERR. */
 static uint8_t mvnet_ctrl_command(MvnetDevice *n, VringChain *c)
 {
@@ -764,6 +825,14 @@ static uint8_t mvnet_ctrl_command(MvnetDevice *n, VringChain *c)
             n->generation++;
             mvnet_rx_filter_changed(n);
             return VIRTIO_NET_OK;
+        }
+        break;
+    case VIRTIO_NET_CTRL_NOTF_COAL:
+        if ((hdr.cmd == VIRTIO_NET_CTRL_NOTF_COAL_RX_SET ||
+             hdr.cmd == VIRTIO_NET_CTRL_NOTF_COAL_TX_SET) &&
+            mvnet_has(n, VIRTIO_NET_F_NOTF_COAL) &&
+            data_len == sizeof(struct virtio_net_ctrl_coal)) {
+            return mvnet_ctrl_coal(n, hdr.cmd, c);
         }
         break;
     case VIRTIO_NET_CTRL_ANNOUNCE:
@@ -912,6 +981,8 @@ static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
     }
     mvnet_announce_stop(n);
     qemu_announce_timer_del(&n->announce_timer, false);
+    mdev_coal_destroy(&n->coal[MVNET_RX_QUEUE]);
+    mdev_coal_destroy(&n->coal[MVNET_TX_QUEUE]);
     vring_dma_destroy(&n->dma);
     if (!host) {
         memset(&n->host, 0, sizeof(n->host));
@@ -924,6 +995,8 @@ static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
     qemu_announce_timer_reset(&n->announce_timer, migrate_announce_params(),
                               QEMU_CLOCK_VIRTUAL, mvnet_announce_timer, n);
     n->announce_timer.round = 0;
+    mdev_coal_init(&n->coal[MVNET_RX_QUEUE], mvnet_coal_fire_rx, n);
+    mdev_coal_init(&n->coal[MVNET_TX_QUEUE], mvnet_coal_fire_tx, n);
     vring_dma_init(&n->dma, host->dma_as, MVNET_NUM_QUEUES, "mvnet");
     g_free(n->name);
     n->name = g_strdup_printf("mvnet %s", mdev->uuid_str);
@@ -1084,6 +1157,8 @@ static void mvnet_reset(MdevDevice *mdev)
     n->features = 0;
     n->broken = false;
     mvnet_announce_stop(n);
+    mdev_coal_reset(&n->coal[MVNET_RX_QUEUE]);
+    mdev_coal_reset(&n->coal[MVNET_TX_QUEUE]);
     mvnet_rx_filter_reset(&n->rxf);
     /* A MAC the driver set (MAC_ADDR_SET, legacy config) does not outlive it */
     n->mac = n->conf_mac;
@@ -1282,6 +1357,32 @@ static const VMStateDescription vmstate_mvnet_rxf = {
     },
 };
 
+static bool mvnet_coal_needed(void *opaque)
+{
+    MvnetDevice *n = opaque;
+
+    for (unsigned q = 0; q < ARRAY_SIZE(n->coal); q++) {
+        if (n->coal[q].max_packets || n->coal[q].usecs ||
+            n->coal[q].pending) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Notification coalescing (NOTF_COAL): the driver's parameters. */
+static const VMStateDescription vmstate_mvnet_coal = {
+    .name = "mvnet/coal",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = mvnet_coal_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_STRUCT_ARRAY(coal, MvnetDevice, 2, 1, vmstate_mdev_coal,
+                             MdevCoal),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static const VMStateDescription vmstate_mvnet = {
     .name = "mvnet",
     .version_id = 3,
@@ -1304,6 +1405,7 @@ static const VMStateDescription vmstate_mvnet = {
     .subsections = (const VMStateDescription * const []) {
         &vmstate_mvnet_conf,
         &vmstate_mvnet_rxf,
+        &vmstate_mvnet_coal,
         NULL
     },
 };
@@ -1565,6 +1667,8 @@ static void mvnet_device_finalize(Object *obj)
         qemu_del_vm_change_state_handler(n->vmstate_change);
     }
     qemu_announce_timer_del(&n->announce_timer, false);
+    mdev_coal_destroy(&n->coal[MVNET_RX_QUEUE]);
+    mdev_coal_destroy(&n->coal[MVNET_TX_QUEUE]);
     /*
      * A NIC still here means QEMU is exiting: unbinding (device_del) took
      * it otherwise.  net_cleanup() has then cleaned up its peer and, as for
@@ -1703,6 +1807,7 @@ static const VirtioMdevProp mvnet_form_props[] = {
                                   true),
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("guest-announce", "Offer GUEST_ANNOUNCE",
                                   true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("notf-coal", "Offer NOTF_COAL", true),
     { }
 };
 

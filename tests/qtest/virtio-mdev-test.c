@@ -1842,6 +1842,95 @@ static void test_net_filters(void)
     rmdir(dir);
 }
 
+/* VIRTIO_NET_CTRL_NOTF_COAL_RX_SET or _TX_SET; returns the ack. */
+static uint8_t set_coal(Dev *d, TQueue *cq, uint8_t cmd, uint32_t max_packets,
+                        uint32_t usecs)
+{
+    uint8_t data[8];
+
+    stl_le_p(data, max_packets);
+    stl_le_p(data + 4, usecs);
+    return ctrl_cmd(d, cq, VIRTIO_NET_CTRL_NOTF_COAL, cmd, data, 8);
+}
+
+/* Loop frame @n (slot n % QSZ), published: its used entries are visible. */
+static void loop_published(Dev *d, unsigned n)
+{
+    post_rx(d, n % QSZ, 2048);
+    send_frame(d, n % QSZ, HDR_LEN, 100, n);
+    kick(d, &d->tx);
+    g_assert_true(wait_used(d, &d->rx, n + 1));
+    g_assert_true(wait_used(d, &d->tx, n + 1));
+}
+
+static bool vring_irq(Dev *d)
+{
+    return rd(d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING;
+}
+
+/*
+ * VIRTIO_NET_F_NOTF_COAL: used buffers are published at once, but their
+ * interrupt waits for max_packets of them or usecs of virtual time; after
+ * a reset, and with usecs 0, every one interrupts again.
+ */
+static void test_notf_coal(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0");
+    unsigned n = 0;
+    TQueue cq;
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    intercept_irq(&d);
+    dev_start(&d, BASE_FEATURES | F(VIRTIO_NET_F_CTRL_VQ) |
+              F(VIRTIO_NET_F_NOTF_COAL));
+    queue_setup(&d, &cq, 2);
+    g_assert_cmpuint(set_coal(&d, &cq, VIRTIO_NET_CTRL_NOTF_COAL_RX_SET, 4,
+                              1000), ==, VIRTIO_NET_OK);
+    g_assert_cmpuint(set_coal(&d, &cq, VIRTIO_NET_CTRL_NOTF_COAL_TX_SET, 4,
+                              1000), ==, VIRTIO_NET_OK);
+    g_assert_cmpuint(ctrl_cmd(&d, &cq, VIRTIO_NET_CTRL_NOTF_COAL,
+                              VIRTIO_NET_CTRL_NOTF_COAL_RX_SET, "x", 1), ==,
+                     VIRTIO_NET_ERR);
+    wr(&d, VIRTIO_MMIO_INTERRUPT_ACK, rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS));
+
+    /* Three frames: published, no interrupt; the fourth interrupts. */
+    for (; n < 3; n++) {
+        loop_published(&d, n);
+    }
+    g_assert_false(vring_irq(&d));
+    loop_published(&d, n++);
+    g_assert_true(vring_irq(&d));
+    wr(&d, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+
+    /* One frame: the interrupt comes 1000 us of virtual time later. */
+    loop_published(&d, n++);
+    qtest_clock_step(qts, 900 * 1000);
+    g_assert_false(vring_irq(&d));
+    qtest_clock_step(qts, 200 * 1000);
+    g_assert_true(vring_irq(&d));
+    wr(&d, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+
+    /* usecs 0: no delay, whatever max_packets. */
+    g_assert_cmpuint(set_coal(&d, &cq, VIRTIO_NET_CTRL_NOTF_COAL_RX_SET, 4, 0),
+                     ==, VIRTIO_NET_OK);
+    g_assert_cmpuint(set_coal(&d, &cq, VIRTIO_NET_CTRL_NOTF_COAL_TX_SET, 4, 0),
+                     ==, VIRTIO_NET_OK);
+    wr(&d, VIRTIO_MMIO_INTERRUPT_ACK, rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS));
+    loop_published(&d, n++);
+    g_assert_true(vring_irq(&d));
+
+    /* Reset: no coalescing, and the command needs the feature. */
+    dev_start(&d, BASE_FEATURES | F(VIRTIO_NET_F_CTRL_VQ));
+    queue_setup(&d, &cq, 2);
+    g_assert_cmpuint(set_coal(&d, &cq, VIRTIO_NET_CTRL_NOTF_COAL_RX_SET, 4,
+                              1000), ==, VIRTIO_NET_ERR);
+    wr(&d, VIRTIO_MMIO_INTERRUPT_ACK, rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS));
+    loop_published(&d, 0);
+    g_assert_true(vring_irq(&d));
+    qtest_quit(qts);
+}
+
 static void test_switches(void)
 {
     QTestState *qts = start("-device virtio-mdev-net,id=n0,mrg-rxbuf=off,"
@@ -2665,6 +2754,7 @@ static void add_machine_tests(const char *m)
         { "ctrl", test_ctrl },
         { "rx-filter", test_rx_filter },
         { "announce", test_announce },
+        { "notf-coal", test_notf_coal },
         { "announce-migrated", test_announce_migrated },
         { "netdev-backpressure", test_netdev_backpressure },
         { "net-filters", test_net_filters },

@@ -58,6 +58,12 @@ void mdev_vq_reset(MdevVq *vq);
  */
 int mdev_vq_notify(MdevVq *vq);
 
+/*
+ * Publish the used entries filled so far without an interrupt (one that
+ * notification coalescing holds).  Returns 0 or -VringError.
+ */
+int mdev_vq_publish(MdevVq *vq);
+
 /* Migration: vmstate_mdev_vq, with pre_save/post_load called by the owner's. */
 extern const VMStateDescription vmstate_mdev_vq;
 void mdev_vq_pre_save(MdevVq *vq);
