@@ -477,6 +477,22 @@ def check_fetch(server, dhcp, fetch):
     return errors
 
 
+def check_coal(case, coal, irqs):
+    """What is wrong with the coalescing a guest set (lc_coal: ethtool -C
+    through the control queue, NOTF_COAL) and read back."""
+    want = dict(zip(('rx-usecs', 'rx-frames', 'tx-usecs', 'tx-frames'),
+                    case.guest_opts['lc_coal'].split(',')))
+    if not coal:
+        return ['the guest did not set interrupt coalescing']
+    kv = parse_kv(coal)
+    bad = ['%s=%s' % (k, kv.get(k)) for k in want if kv.get(k) != want[k]]
+    errors = ['coalescing read back %s, set %s' % (' '.join(bad), want)
+              ] if bad else []
+    if not irqs:
+        errors.append('no interrupt count from the guest')
+    return errors
+
+
 def check_disk(case, disk, res, find, driver):
     """What is wrong with the disk lines of a guest (GUEST-DISK and
     GUEST-DISKCHECK)."""
@@ -676,6 +692,8 @@ def run_case(case, args, echo=None):
                               first('GUEST-FETCH'))
     elif case.net:
         errors += check_nic(case, lines, dev, res, find, driver, count)
+    if case.net and 'lc_coal' in case.guest_opts:
+        errors += check_coal(case, first('GUEST-COAL'), first('GUEST-IRQS'))
     if case.blk:
         errors += check_disk(case, first('GUEST-DISK '),
                              first('GUEST-DISKCHECK '), find, driver)
@@ -704,6 +722,10 @@ def run_case(case, args, echo=None):
         kv = parse_kv(res)
         summary.append('frames=%s fps=%s mbps=%s' % (kv['sent'], kv['fps'],
                                                      kv['mbps']))
+        irqs = first('GUEST-IRQS')
+        if irqs:
+            summary.append('nic-irqs-per-frame=%.2f' % (
+                int(parse_kv(irqs)['during-loopcheck']) / int(kv['sent'])))
     if churn:
         summary.append('savevm+loadvm=%d migrations=%d'
                        % (churn.rounds.count('savevm'),
@@ -900,6 +922,11 @@ def all_cases():
                                    'INDIRECT_DESC', 'EVENT_IDX',
                                    'RING_PACKED')),
         Case('mdev', 'x86_64-q35', 'carrier', carrier=True),
+        # interrupt moderation set by the guest (ethtool -C: NOTF_COAL)
+        Case('mdev', 'aarch64-virt-dt', 'notf-coal',
+             guest_opts={'lc_coal': '200,16,200,16', 'lc_window': 32}),
+        Case('mdev', 'x86_64-q35', 'notf-coal',
+             guest_opts={'lc_coal': '200,16,200,16', 'lc_window': 32}),
         # a network backend (netdev=): frames loop through QEMU's net layer
         Case('mdev', 'aarch64-virt-dt', 'netdev', netdev=True),
         Case('mdev', 'x86_64-q35', 'netdev', netdev=True),
