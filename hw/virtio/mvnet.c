@@ -68,6 +68,9 @@ OBJECT_DECLARE_SIMPLE_TYPE(MvnetDevice, MVNET_DEVICE)
 #define MVNET_MAX_RX_CHAINS 64      /* receive chains for one frame */
 #define MVNET_MAX_FRAME     (65535 + ETH_HLEN)
 #define MVNET_CONFIG_SIZE   offsetof(struct virtio_net_config, speed)
+#define MVNET_COAL_ADAPTIVE_US  2048    /* longest adaptive hold */
+#define MVNET_TX_POLL_MIN_US    50      /* polling TX while batching */
+#define MVNET_TX_POLL_IDLE      2       /* empty looks before kicks again */
 
 #define MVNET_FEATURES \
     ((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_ANY_LAYOUT) | \
@@ -129,6 +132,7 @@ struct MvnetDevice {
     bool mac_set;
     uint16_t mtu;
     bool link_up;
+    bool adaptive_coal;
     uint64_t host_features;
     char *netdev;               /* id of a network backend, or NULL */
     struct {                    /* the source's, checked on load */
@@ -165,6 +169,8 @@ struct MvnetDevice {
     bool announce;              /* VIRTIO_NET_S_ANNOUNCE: the driver's turn */
     AnnounceTimer announce_timer;   /* rounds after migration */
     MdevCoal coal[2];           /* RX and TX notification coalescing */
+    QEMUTimer *tx_poll;         /* batching: look at TX instead of kicks */
+    unsigned tx_poll_idle;      /* looks in a row that found nothing */
 };
 
 static MvnetDevice *to_mvnet(MdevDevice *mdev)
@@ -243,6 +249,15 @@ static void mvnet_notify(MvnetDevice *n, unsigned q)
     r = mdev_vq_publish(&n->vq[q]);
     if (r < 0) {
         mvnet_set_broken(n, q, -r);
+    }
+}
+
+/* Moderate by default ('adaptive-coal'), until the driver sets NOTF_COAL. */
+static void mvnet_coal_adaptive(MvnetDevice *n)
+{
+    for (unsigned q = 0; q < ARRAY_SIZE(n->coal); q++) {
+        mdev_coal_set_adaptive(&n->coal[q],
+                               n->adaptive_coal ? MVNET_COAL_ADAPTIVE_US : 0);
     }
 }
 
@@ -894,6 +909,33 @@ static bool mvnet_ctrl(MvnetDevice *n, bool *more)
     return true;
 }
 
+/*
+ * The transmit ring is drained.  While moderation batches (a stream), the
+ * driver's kicks stay off and the ring is looked at again a fraction of
+ * the interrupt gap later, until MVNET_TX_POLL_IDLE looks in a row found
+ * nothing (the driver pauses while it takes a batch of interrupts); then
+ * kicks are enabled again (true: frames came meanwhile, drain again).
+ */
+static bool mvnet_tx_idle(MvnetDevice *n, bool found)
+{
+    MdevCoal *c = &n->coal[MVNET_RX_QUEUE];
+
+    n->tx_poll_idle = found ? 0 : n->tx_poll_idle + 1;
+    if (n->tx_poll_idle < MVNET_TX_POLL_IDLE && mdev_coal_batching(c)) {
+        timer_mod(n->tx_poll, qemu_clock_get_us(QEMU_CLOCK_VIRTUAL) +
+                  MAX(mdev_coal_gap(c) / 4, MVNET_TX_POLL_MIN_US));
+        return false;
+    }
+    return vring_enable_notify(&n->vq[MVNET_TX_QUEUE].ring);
+}
+
+static void mvnet_tx_poll(void *opaque)
+{
+    MvnetDevice *n = opaque;
+
+    qemu_bh_schedule(n->bh);
+}
+
 static void mvnet_bh(void *opaque)
 {
     MvnetDevice *n = opaque;
@@ -931,7 +973,7 @@ static void mvnet_bh(void *opaque)
         /* Budget used up: yield to the main loop, then go on. */
         again = true;
     } else if (r == MVNET_TX_EMPTY) {
-        again = vring_enable_notify(&tx->ring);
+        again = mvnet_tx_idle(n, budget + 1 < MVNET_BURST);
     } else if (r == MVNET_WAIT_NET) {
         /* The netdev's sent callback (mvnet_tx_sent) goes on. */
     } else {
@@ -983,6 +1025,7 @@ static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
     qemu_announce_timer_del(&n->announce_timer, false);
     mdev_coal_destroy(&n->coal[MVNET_RX_QUEUE]);
     mdev_coal_destroy(&n->coal[MVNET_TX_QUEUE]);
+    g_clear_pointer(&n->tx_poll, timer_free);
     vring_dma_destroy(&n->dma);
     if (!host) {
         memset(&n->host, 0, sizeof(n->host));
@@ -997,6 +1040,8 @@ static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
     n->announce_timer.round = 0;
     mdev_coal_init(&n->coal[MVNET_RX_QUEUE], mvnet_coal_fire_rx, n);
     mdev_coal_init(&n->coal[MVNET_TX_QUEUE], mvnet_coal_fire_tx, n);
+    mvnet_coal_adaptive(n);
+    n->tx_poll = timer_new_us(QEMU_CLOCK_VIRTUAL, mvnet_tx_poll, n);
     vring_dma_init(&n->dma, host->dma_as, MVNET_NUM_QUEUES, "mvnet");
     g_free(n->name);
     n->name = g_strdup_printf("mvnet %s", mdev->uuid_str);
@@ -1159,6 +1204,9 @@ static void mvnet_reset(MdevDevice *mdev)
     mvnet_announce_stop(n);
     mdev_coal_reset(&n->coal[MVNET_RX_QUEUE]);
     mdev_coal_reset(&n->coal[MVNET_TX_QUEUE]);
+    if (n->tx_poll) {
+        timer_del(n->tx_poll);
+    }
     mvnet_rx_filter_reset(&n->rxf);
     /* A MAC the driver set (MAC_ADDR_SET, legacy config) does not outlive it */
     n->mac = n->conf_mac;
@@ -1362,15 +1410,14 @@ static bool mvnet_coal_needed(void *opaque)
     MvnetDevice *n = opaque;
 
     for (unsigned q = 0; q < ARRAY_SIZE(n->coal); q++) {
-        if (n->coal[q].max_packets || n->coal[q].usecs ||
-            n->coal[q].pending) {
+        if (n->coal[q].driver_set || n->coal[q].pending) {
             return true;
         }
     }
     return false;
 }
 
-/* Notification coalescing (NOTF_COAL): the driver's parameters. */
+/* Notification coalescing: the driver's parameters (NOTF_COAL), held ones */
 static const VMStateDescription vmstate_mvnet_coal = {
     .name = "mvnet/coal",
     .version_id = 1,
@@ -1561,6 +1608,19 @@ static void mvnet_set_switch(Object *obj, Visitor *v, const char *name,
     }
 }
 
+static bool mvnet_get_adaptive_coal(Object *obj, Error **errp)
+{
+    return MVNET_DEVICE(obj)->adaptive_coal;
+}
+
+static void mvnet_set_adaptive_coal(Object *obj, bool on, Error **errp)
+{
+    MvnetDevice *n = MVNET_DEVICE(obj);
+
+    n->adaptive_coal = on;
+    mvnet_coal_adaptive(n);
+}
+
 static bool mvnet_get_link(Object *obj, Error **errp)
 {
     return MVNET_DEVICE(obj)->link_up;
@@ -1645,6 +1705,7 @@ static void mvnet_device_init(Object *obj)
 
     n->mtu = 1500;
     n->link_up = true;
+    n->adaptive_coal = true;
     n->host_features = MVNET_FEATURES;
     vring_chain_init(&n->tx_chain, MVNET_QUEUE_MAX);
     vring_chain_init(&n->ctrl_chain, MVNET_QUEUE_MAX);
@@ -1669,6 +1730,7 @@ static void mvnet_device_finalize(Object *obj)
     qemu_announce_timer_del(&n->announce_timer, false);
     mdev_coal_destroy(&n->coal[MVNET_RX_QUEUE]);
     mdev_coal_destroy(&n->coal[MVNET_TX_QUEUE]);
+    g_clear_pointer(&n->tx_poll, timer_free);
     /*
      * A NIC still here means QEMU is exiting: unbinding (device_del) took
      * it otherwise.  net_cleanup() has then cleaned up its peer and, as for
@@ -1698,6 +1760,12 @@ static void mvnet_device_class_init(ObjectClass *oc, void *data)
                                    mvnet_set_link);
     object_class_property_set_description(oc, "link",
         "Link state, as set_link on the instance's NIC");
+    object_class_property_add_bool(oc, "adaptive-coal",
+                                   mvnet_get_adaptive_coal,
+                                   mvnet_set_adaptive_coal);
+    object_class_property_set_description(oc, "adaptive-coal",
+        "Moderate interrupts where that batches frames, until the driver "
+        "sets coalescing (default: on)");
     object_class_property_add_str(oc, "netdev", mvnet_get_netdev,
                                   mvnet_set_netdev);
     object_class_property_set_description(oc, "netdev",
@@ -1808,6 +1876,8 @@ static const VirtioMdevProp mvnet_form_props[] = {
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("guest-announce", "Offer GUEST_ANNOUNCE",
                                   true),
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("notf-coal", "Offer NOTF_COAL", true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("adaptive-coal", "Moderate interrupts "
+                                  "where that batches frames", true),
     { }
 };
 
