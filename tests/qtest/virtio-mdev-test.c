@@ -628,6 +628,21 @@ static void intercept_irq(Dev *d)
     }
 }
 
+/*
+ * Wait for the interrupt line: adaptive moderation may hold a notification
+ * for a while (at most 512 us of virtual time after the previous one).
+ */
+static bool wait_irq(Dev *d)
+{
+    for (int i = 0; i < 100; i++) {
+        if (qtest_get_irq(d->qts, 0)) {
+            return true;
+        }
+        qtest_clock_step(d->qts, 10 * 1000);
+    }
+    return qtest_get_irq(d->qts, 0);
+}
+
 static void test_loopback(bool legacy)
 {
     QTestState *qts = start(legacy ? "-device virtio-mdev-net,id=n0,legacy=on"
@@ -658,6 +673,7 @@ static void test_loopback(bool legacy)
         check_rx(&d, rxbuf[slot], hdr, len, n, 1);
 
         /* A level interrupt: bit 0 until acknowledged. */
+        g_assert_true(wait_irq(&d));
         g_assert_cmphex(rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS) &
                         VIRTIO_MMIO_INT_VRING, ==, VIRTIO_MMIO_INT_VRING);
         g_assert_true(qtest_get_irq(qts, 0));
@@ -674,7 +690,7 @@ static void test_loopback(bool legacy)
     send_frame(&d, 0, hdr, 100, 99);
     kick(&d, &d.tx);
     g_assert_true(wait_used(&d, &d.rx, 41));
-    g_assert_true(qtest_get_irq(qts, 0));
+    g_assert_true(wait_irq(&d));
     wr(&d, VIRTIO_MMIO_STATUS, 0);
     g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS), ==, 0);
     g_assert_cmpuint(rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS), ==, 0);
@@ -1279,7 +1295,7 @@ static void test_packed(void)
         g_assert_cmpuint(id, ==, 200 + n % 50);
         g_assert_cmpuint(len, ==, HDR_LEN + flen);
         check_rx(&d, rxb, HDR_LEN, flen, n, 1);
-        g_assert_true(qtest_get_irq(qts, 0));
+        g_assert_true(wait_irq(&d));
         wr(&d, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
     }
     g_assert_cmpuint(stat_of(&d, "tx-stats", "packets"), ==, 3 * QSZ + 5);
@@ -1863,6 +1879,16 @@ static void loop_published(Dev *d, unsigned n)
     g_assert_true(wait_used(d, &d->tx, n + 1));
 }
 
+/* Start NIC n0 of @qts with NOTF_COAL and its control queue @cq. */
+static void coal_start(Dev *d, QTestState *qts, TQueue *cq)
+{
+    dev_init(d, qts, "/machine/peripheral/n0");
+    intercept_irq(d);
+    dev_start(d, BASE_FEATURES | F(VIRTIO_NET_F_CTRL_VQ) |
+              F(VIRTIO_NET_F_NOTF_COAL));
+    queue_setup(d, cq, 2);
+}
+
 static bool vring_irq(Dev *d)
 {
     return rd(d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING;
@@ -1880,11 +1906,7 @@ static void test_notf_coal(void)
     TQueue cq;
     Dev d;
 
-    dev_init(&d, qts, "/machine/peripheral/n0");
-    intercept_irq(&d);
-    dev_start(&d, BASE_FEATURES | F(VIRTIO_NET_F_CTRL_VQ) |
-              F(VIRTIO_NET_F_NOTF_COAL));
-    queue_setup(&d, &cq, 2);
+    coal_start(&d, qts, &cq);
     g_assert_cmpuint(set_coal(&d, &cq, VIRTIO_NET_CTRL_NOTF_COAL_RX_SET, 4,
                               1000), ==, VIRTIO_NET_OK);
     g_assert_cmpuint(set_coal(&d, &cq, VIRTIO_NET_CTRL_NOTF_COAL_TX_SET, 4,
@@ -1929,6 +1951,103 @@ static void test_notf_coal(void)
     loop_published(&d, 0);
     g_assert_true(vring_irq(&d));
     qtest_quit(qts);
+}
+
+/*
+ * Loop @frames frames, one every @step_us of virtual time; with @pingpong,
+ * each waits for the previous one's interrupt (acknowledged), otherwise
+ * they stream.  Returns the RX interrupts raised; *@held counts frames
+ * whose interrupt was not raised as soon as the frame was used.
+ */
+static unsigned loop_paced(Dev *d, unsigned *n, unsigned frames,
+                           unsigned step_us, bool pingpong, unsigned *held)
+{
+    uint64_t before = stat_of(d, "rx-stats", "interrupts");
+
+    *held = 0;
+    for (unsigned i = 0; i < frames; i++, (*n)++) {
+        loop_published(d, *n);
+        if (!qtest_get_irq(d->qts, 0)) {
+            (*held)++;
+        }
+        if (pingpong) {
+            g_assert_true(wait_irq(d));
+            wr(d, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+        }
+        qtest_clock_step(d->qts, step_us * 1000);
+        if (qtest_get_irq(d->qts, 0)) {
+            wr(d, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+        }
+    }
+    /* Whatever is held goes out. */
+    qtest_clock_step(d->qts, 1000 * 1000);
+    wr(d, VIRTIO_MMIO_INTERRUPT_ACK, rd(d, VIRTIO_MMIO_INTERRUPT_STATUS));
+    g_test_message("%u frames %s every %u us: %u held, %u interrupts",
+                   frames, pingpong ? "ping-pong" : "streaming", step_us,
+                   *held, (unsigned)(stat_of(d, "rx-stats", "interrupts") -
+                                     before));
+    return stat_of(d, "rx-stats", "interrupts") - before;
+}
+
+/*
+ * Adaptive moderation, the default until the driver sets NOTF_COAL:
+ * ping-pong (the next frame 300 us after the last one's interrupt) keeps
+ * an interrupt per frame, almost all at once; streaming (a frame every
+ * 20 us, interrupted or not) learns to batch.  Off, or after the driver
+ * asked for no coalescing, every frame interrupts.  In between, the VM
+ * migrates: what the driver asked for goes along, the device's learning
+ * starts again.
+ */
+static void adaptive_coal(const char *mode)
+{
+    g_autofree char *dev = g_strdup_printf(
+        "-device virtio-mdev-net,id=n0,uuid=6b2e6a1c-1b2c-4d1e-9a51-"
+        "0e3f0000c0a1%s", strcmp(mode, "off") ? "" : ",adaptive-coal=off");
+    g_autofree char *args = g_strdup_printf("-m 64 %s", dev);
+    QTestState *qts = start(args);
+    unsigned n = 0, held, irqs;
+    TQueue cq;
+    Dev d;
+
+    coal_start(&d, qts, &cq);
+    if (!strcmp(mode, "driver")) {
+        g_assert_cmpuint(set_coal(&d, &cq, VIRTIO_NET_CTRL_NOTF_COAL_RX_SET,
+                                  0, 0), ==, VIRTIO_NET_OK);
+    }
+    wr(&d, VIRTIO_MMIO_INTERRUPT_ACK, rd(&d, VIRTIO_MMIO_INTERRUPT_STATUS));
+
+    irqs = loop_paced(&d, &n, 64, 300, true, &held);
+    g_assert_cmpuint(irqs, ==, 64);
+    g_assert_cmpuint(held, <=, strcmp(mode, "on") ? 0 : 2);
+
+    d.qts = migrate_to_new(d.qts, dev, NULL);
+    intercept_irq(&d);
+
+    /* Streaming: the first 160 frames learn, the next 160 are measured. */
+    irqs = loop_paced(&d, &n, 160, 20, false, &held);
+    irqs = loop_paced(&d, &n, 160, 20, false, &held);
+    if (strcmp(mode, "on")) {
+        g_assert_cmpuint(irqs, ==, 160);
+    } else {
+        g_assert_cmpuint(irqs, <=, 160 / 8);
+    }
+    g_assert_cmpuint(stat_of(&d, "rx-stats", "packets"), ==, n);
+    qtest_quit(d.qts);
+}
+
+static void test_adaptive_coal(void)
+{
+    adaptive_coal("on");
+}
+
+static void test_adaptive_coal_off(void)
+{
+    adaptive_coal("off");
+}
+
+static void test_adaptive_coal_driver(void)
+{
+    adaptive_coal("driver");
 }
 
 static void test_switches(void)
@@ -2755,6 +2874,9 @@ static void add_machine_tests(const char *m)
         { "rx-filter", test_rx_filter },
         { "announce", test_announce },
         { "notf-coal", test_notf_coal },
+        { "adaptive-coal", test_adaptive_coal },
+        { "adaptive-coal/off", test_adaptive_coal_off },
+        { "adaptive-coal/driver-set", test_adaptive_coal_driver },
         { "announce-migrated", test_announce_migrated },
         { "netdev-backpressure", test_netdev_backpressure },
         { "net-filters", test_net_filters },
