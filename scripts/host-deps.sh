@@ -29,6 +29,8 @@ host_guest_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio
 # Packages for the fuzzing build only (configure --fuzz): clang and its
 # libFuzzer runtime, which QEMU's --enable-fuzzing needs.
 host_fuzz_pkgs="clang libclang-rt-14-dev"
+# Packages for make bench only: gnuplot draws its chart.
+host_bench_pkgs="gnuplot-nox"
 # Packages that must come from bookworm-backports.
 host_backports_pkgs="meson qemu-system-data"
 
@@ -92,6 +94,7 @@ host_deps_install() {
     pkgs=$host_build_pkgs
     [ "$guest" = yes ] && pkgs="$pkgs $host_guest_pkgs"
     [ "${host_deps_fuzz:-no}" = yes ] && pkgs="$pkgs $host_fuzz_pkgs"
+    [ "${host_deps_bench:-no}" = yes ] && pkgs="$pkgs $host_bench_pkgs"
     # shellcheck disable=SC2086
     missing=$(_hd_missing $pkgs)
     bp_missing=""

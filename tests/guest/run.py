@@ -14,7 +14,7 @@ every console log is kept under build/logs/guest/.
 
   run.py [--device reference|mdev|all] [--filter REGEX] [--case NAME]...
          [--jobs N] [--count N] [--timeout S] [--tally FILE] [--tap]
-         [--list] [--demo] [--bench ROUNDS]
+         [--list] [--demo]
 
 meson runs each case as a test of the qemu-mdev-guest suite
 (tests/qemu-mdev/meson.build): run.py --tap --case NAME.
@@ -576,8 +576,9 @@ def churn_ends(case, line):
     return line.startswith('GUEST-DISKCHECK ' if case.blk else 'LOOPCHECK')
 
 
-def run_case(case, args, echo=None):
-    """Boot CASE; returns (ok, summary, log path)."""
+def run_case(case, args, echo=None, hook=None):
+    """Boot CASE; returns (ok, summary, log path).  ECHO(line) sees the
+    guest's report lines, HOOK(vm, line) every console line as it comes."""
     if case.pair:
         return run_pair(case, args)
     if case.uboot:
@@ -648,6 +649,8 @@ def run_case(case, args, echo=None):
                         churn.end()
                     if echo and (line.startswith(('GUEST-', 'LOOPCHECK'))):
                         echo(line)
+                    if hook:
+                        hook(vm, line)
             except BaseException:
                 kill()                  # no QEMU outlives its case
                 raise
@@ -872,30 +875,6 @@ def run_pair(case, args):
                                       fetch['bytes'])), log, secs
 
 
-def bench(cases, args):
-    """Median frames/s per case, one boot at a time, and ratios."""
-    rates = {}
-    cases = [c for c in cases if c.net]
-    for rnd in range(args.bench):
-        for c in cases:
-            ok, summary, log, secs = run_case(c, args)
-            if not ok:
-                print('bench: %s failed: %s' % (c.name, summary))
-                return 1
-            fps = float(summary.split('fps=')[1].split()[0])
-            rates.setdefault((c.device, c.setup_name, c.variant), []).append(
-                fps)
-    medians = {k: sorted(v)[len(v) // 2] for k, v in rates.items()}
-    for (device, setup, variant), fps in sorted(medians.items()):
-        line = 'BENCH guest=%s device=%s%s frames=%d fps=%.0f' % (
-            setup, device, '/' + variant if variant else '', args.count, fps)
-        ref = medians.get(('reference', setup, ''))
-        if device == 'mdev' and ref:
-            line += ' ratio_to_reference=%.2f' % (fps / ref)
-        print(line)
-    return 0
-
-
 def all_cases():
     """Every case.  The list needs nothing built (meson registers one test
     per case at configure time): our build always has both devices."""
@@ -1015,10 +994,6 @@ def main():
     p.add_argument('--timeout', type=int, default=240)
     p.add_argument('--tally', help='write "passed failed" to this file')
     p.add_argument('--list', action='store_true')
-    p.add_argument('--bench', type=int, metavar='ROUNDS',
-                   help='benchmark: boot each selected case ROUNDS times, '
-                        'one at a time, and print the median guest-side '
-                        'rate and the mdev/reference ratio per machine')
     p.add_argument('--demo', action='store_true',
                    help='run the first selected case and show what the '
                         'guest saw')
@@ -1063,9 +1038,6 @@ def main():
               % ('PASS' if ok else 'FAIL', secs, summary,
                  os.path.relpath(log, TOP)))
         return 0 if ok else 1
-
-    if args.bench:
-        return bench(cases, args)
 
     return run_matrix(cases, args)
 
