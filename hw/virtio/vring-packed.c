@@ -83,6 +83,19 @@ static int packed_add_table(Vring *vr, VringChain *chain, const VringDesc *d)
 }
 
 /*
+ * Desc mode: kick me when the driver makes our next position available.
+ * Offset and mode in one write (the driver reads them as one).
+ */
+static bool packed_set_event(Vring *vr)
+{
+    uint8_t b[4];
+
+    stw_le_p(b, vr->last_avail_idx | vr->avail_wrap << VRING_PACKED_WRAP_BIT);
+    stw_le_p(b + 2, VRING_PACKED_EVENT_DESC);
+    return vr->mem->write(vr->mem_opaque, vr->cfg.device, b, sizeof(b));
+}
+
+/*
  * Pop the chain at the avail position: descriptors in ring order while
  * F_NEXT, at most the ring size of them (VRING_ERR_LOOP otherwise), the
  * last one possibly an indirect table.  The id is the last descriptor's.
@@ -140,6 +153,9 @@ static int packed_pop(Vring *vr, VringChain *chain)
     chain->head = id;
     chain->ndesc = ndesc;
     packed_advance(vr, &vr->last_avail_idx, &vr->avail_wrap, ndesc);
+    if (vr->event_idx && vr->notify_enabled && !packed_set_event(vr)) {
+        return vring_fail(vr, VRING_ERR_MEM);
+    }
     return 1;
 }
 
@@ -211,8 +227,17 @@ static bool packed_need_notify(Vring *vr)
     return (uint16_t)(new - off - 1) < (uint16_t)(new - old);
 }
 
+/*
+ * With EVENT_IDX, enabled means descriptor mode at our avail position
+ * (moved as we pop): a driver that adds a batch past it kicks once, not
+ * once per batch as in enable mode.
+ */
 static void packed_set_notify(Vring *vr, bool enable)
 {
+    if (enable && vr->event_idx) {
+        packed_set_event(vr);
+        return;
+    }
     vring_st16(vr, vr->cfg.device + 2, enable ? VRING_PACKED_EVENT_ENABLE
                                               : VRING_PACKED_EVENT_DISABLE);
 }

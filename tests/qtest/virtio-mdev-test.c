@@ -1316,6 +1316,81 @@ static void test_packed(void)
     qtest_quit(qts);
 }
 
+/*
+ * A driver that honours the device's event suppression area (as Linux's
+ * virtqueue_kick_prepare_packed): after posting the descriptor at @pos
+ * (@wrap), kick if enabled, or in desc mode if that is the position the
+ * device waits for.  @modes counts what the area said, by its flags.
+ */
+static void pk_kick_prepare(Dev *d, PkQueue *pq, uint16_t pos, bool wrap,
+                            unsigned modes[4])
+{
+    uint32_t ev = qtest_readl(d->qts, pq->q.used);
+    uint16_t off_wrap = ev, flags = ev >> 16;
+
+    modes[MIN(flags, 3)]++;
+    if (flags == 2) {
+        if (off_wrap == (pos | wrap << 15)) {
+            kick(d, &pq->q);
+        }
+    } else if (flags == 0) {
+        kick(d, &pq->q);
+    }
+}
+
+/*
+ * Packed rings with EVENT_IDX: the device asks for kicks in descriptor
+ * mode, and a driver that kicks only where asked never stalls, across
+ * wrap-arounds, with the device's notifications going on and off.
+ */
+static void test_packed_event_idx(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0");
+    unsigned modes[4] = { 0 };     /* enable, disable, desc, invalid */
+    PkQueue rx, tx;
+    uint16_t id, pos;
+    uint32_t len;
+    bool wrap;
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    dev_negotiate(&d, BASE_FEATURES | F(VIRTIO_F_RING_PACKED) |
+                  F(VIRTIO_RING_F_EVENT_IDX));
+    pk_setup(&d, &rx, 0);
+    pk_setup(&d, &tx, 1);
+    wr(&d, VIRTIO_MMIO_STATUS, S_ACK_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
+       VIRTIO_CONFIG_S_DRIVER_OK);
+
+    for (unsigned n = 0; n < 3 * QSZ + 5; n++) {
+        uint64_t rxb = dev_alloc(&d, 2048), txb = dev_alloc(&d, HDR_LEN + 60);
+        g_autofree uint8_t *f = g_malloc0(HDR_LEN + 60);
+
+        frame_fill(f + HDR_LEN, 60, n);
+        qtest_memwrite(qts, txb, f, HDR_LEN + 60);
+        pos = rx.next;
+        wrap = rx.wrap;
+        pk_post(&d, &rx, rxb, 2048, true, n % QSZ);
+        pk_kick_prepare(&d, &rx, pos, wrap, modes);
+        pos = tx.next;
+        wrap = tx.wrap;
+        pk_post(&d, &tx, txb, HDR_LEN + 60, false, n % QSZ);
+        pk_kick_prepare(&d, &tx, pos, wrap, modes);
+        g_assert_true(pk_wait_used(&d, &tx, &id, &len));
+        g_assert_true(pk_wait_used(&d, &rx, &id, &len));
+        g_assert_cmpuint(id, ==, n % QSZ);
+        check_rx(&d, rxb, HDR_LEN, 60, n, 1);
+    }
+    /*
+     * With EVENT_IDX enabled means desc mode, once the device wrote its
+     * area: before its first pop a queue may still show the driver's 0.
+     */
+    g_assert_cmpuint(modes[0], <=, 2);
+    g_assert_cmpuint(modes[2], >, 0);
+    g_assert_cmpuint(modes[3], ==, 0);
+    g_assert_cmpuint(stat_of(&d, "tx-stats", "packets"), ==, 3 * QSZ + 5);
+    qtest_quit(qts);
+}
+
 /* ---- control queue and feature switches ---- */
 
 #define CTRL_FEATURES   (F(VIRTIO_NET_F_CTRL_VQ) | F(VIRTIO_NET_F_CTRL_RX) | \
@@ -2881,6 +2956,7 @@ static void add_machine_tests(const char *m)
         { "netdev-backpressure", test_netdev_backpressure },
         { "net-filters", test_net_filters },
         { "packed", test_packed },
+        { "packed/event-idx", test_packed_event_idx },
         { "bad-frames", test_bad_frames },
         { "reset-during-traffic", test_reset_during_traffic },
         { "regression/dma-to-own-mmio", test_regression_dma_to_own_mmio },

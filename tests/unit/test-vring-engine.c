@@ -1163,13 +1163,41 @@ static void test_packed_notify(void)
     for (int i = 0; i < 4; i++) {
         g_assert_true(pk_used(&f, &pd, 1, &id, &len));
     }
-    /* Device event area: disable / enable */
+    /*
+     * Device event area: disabled, then desc mode at our avail position
+     * (0 after four slots of four: wrap counter 0), moved by each pop.
+     */
+    vring_disable_notify(&f.vr);
+    g_assert_cmpuint(lduw_le_p(gpa(&f, USED_ADDR + 2)), ==, 1);
+    g_assert_false(vring_enable_notify(&f.vr));
+    g_assert_cmpuint(lduw_le_p(gpa(&f, USED_ADDR + 2)), ==, 2);
+    g_assert_cmpuint(lduw_le_p(gpa(&f, USED_ADDR)), ==, 0);
+    pk_add(&f, &pd, 1, 60, 1, 4);
+    g_assert_true(vring_enable_notify(&f.vr));
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    g_assert_cmpuint(lduw_le_p(gpa(&f, USED_ADDR)), ==, 1);
+    /* Popped while disabled: the offset stays, no kick is asked for. */
+    vring_disable_notify(&f.vr);
+    pk_add(&f, &pd, 1, 60, 1, 5);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    g_assert_cmpuint(lduw_le_p(gpa(&f, USED_ADDR)), ==, 1);
+    fixture_teardown(&f);
+}
+
+/* Without EVENT_IDX the device area only says enable or disable. */
+static void test_packed_notify_flags(void)
+{
+    Fixture f;
+    PackedDriver pd;
+
+    packed_setup(&f, &pd, 4, 0);
     vring_disable_notify(&f.vr);
     g_assert_cmpuint(lduw_le_p(gpa(&f, USED_ADDR + 2)), ==, 1);
     g_assert_false(vring_enable_notify(&f.vr));
     g_assert_cmpuint(lduw_le_p(gpa(&f, USED_ADDR + 2)), ==, 0);
-    pk_add(&f, &pd, 1, 60, 1, 4);
-    g_assert_true(vring_enable_notify(&f.vr));
+    pk_add(&f, &pd, 1, 60, 1, 0);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, true, false), ==, 1);
+    g_assert_cmpuint(lduw_le_p(gpa(&f, USED_ADDR)), ==, 0);
     fixture_teardown(&f);
 }
 
@@ -1431,6 +1459,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vring/packed/wrap-odd-size", test_packed_wrap);
     g_test_add_func("/vring/packed/indirect", test_packed_indirect);
     g_test_add_func("/vring/packed/notify", test_packed_notify);
+    g_test_add_func("/vring/packed/notify-flags", test_packed_notify_flags);
     g_test_add_func("/vring/packed/unpop-and-state",
                     test_packed_unpop_state);
     g_test_add_func("/vring/packed/state-counts-chains",
