@@ -51,6 +51,7 @@
 #include "hw/virtio/vring-engine.h"
 #include "qapi/qapi-events-net.h"
 #include "mvnet-rx-filter.h"
+#include "mvnet-offload.h"
 #include "trace.h"
 
 #define TYPE_MVNET_PARENT "mvnet"
@@ -81,13 +82,19 @@ OBJECT_DECLARE_SIMPLE_TYPE(MvnetDevice, MVNET_DEVICE)
      (1ULL << VIRTIO_NET_F_CTRL_VQ) | (1ULL << VIRTIO_NET_F_CTRL_RX) | \
      (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | (1ULL << VIRTIO_F_RING_PACKED) | \
      (1ULL << VIRTIO_NET_F_CTRL_RX_EXTRA) | \
-     (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE) | (1ULL << VIRTIO_NET_F_NOTF_COAL))
+     (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE) | \
+     (1ULL << VIRTIO_NET_F_NOTF_COAL) | MVNET_OFFLOAD_FEATURES)
 
 /* Features that need VIRTIO_NET_F_CTRL_VQ */
 #define MVNET_CTRL_FEATURES \
     ((1ULL << VIRTIO_NET_F_CTRL_RX) | (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | \
      (1ULL << VIRTIO_NET_F_CTRL_RX_EXTRA) | \
-     (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE) | (1ULL << VIRTIO_NET_F_NOTF_COAL))
+     (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE) | \
+     (1ULL << VIRTIO_NET_F_NOTF_COAL) | \
+     (1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS))
+
+/* GUEST_OFFLOADS_SET has not been loaded (migration) */
+#define MVNET_OFFLOADS_UNSET    UINT64_MAX
 
 /* Feature switches: each instance property turns one offered feature off. */
 static const MdevSwitch mvnet_switches[] = {
@@ -109,6 +116,13 @@ static const MdevSwitch mvnet_switches[] = {
       "Offer VIRTIO_NET_F_GUEST_ANNOUNCE (needs ctrl-vq)" },
     { "notf-coal", VIRTIO_NET_F_NOTF_COAL,
       "Offer VIRTIO_NET_F_NOTF_COAL (needs ctrl-vq)" },
+    { "csum", VIRTIO_NET_F_CSUM,
+      "Offer VIRTIO_NET_F_CSUM (loopback only)" },
+    { "guest-csum", VIRTIO_NET_F_GUEST_CSUM,
+      "Offer VIRTIO_NET_F_GUEST_CSUM (loopback only)" },
+    { "ctrl-guest-offloads", VIRTIO_NET_F_CTRL_GUEST_OFFLOADS,
+      "Offer VIRTIO_NET_F_CTRL_GUEST_OFFLOADS (needs ctrl-vq; loopback "
+      "only)" },
 };
 
 struct MvnetParent {
@@ -148,6 +162,7 @@ struct MvnetDevice {
     VMChangeStateEntry *vmstate_change;
     uint8_t status;
     uint64_t features;
+    uint64_t guest_offloads;    /* GUEST_* offloads on (GUEST_OFFLOADS_SET) */
     uint32_t generation;
     bool broken;
     MACAddr mac;                /* in the config space; the driver may set it */
@@ -157,6 +172,7 @@ struct MvnetDevice {
     VirtioMdevCallback *config_cb;
     void *config_opaque;
     VringChain tx_chain;
+    struct virtio_net_hdr tx_hdr;   /* tx_chain's, checked */
     VringChain ctrl_chain;
     VringChain *rx_chains;      /* MVNET_MAX_RX_CHAINS, for MRG_RXBUF */
     VringAvailMark rx_mark;     /* RX seen when a frame had to wait */
@@ -309,10 +325,32 @@ static int mvnet_tx_complete(MvnetDevice *n)
     return MVNET_DONE;
 }
 
+/* Read and check n->tx_chain's header (@len bytes follow it) into tx_hdr */
+static bool mvnet_tx_hdr(MvnetDevice *n, uint64_t len)
+{
+    Vring *ring = &n->vq[MVNET_TX_QUEUE].ring;
+    const char *why;
+
+    memset(&n->tx_hdr, 0, sizeof(n->tx_hdr));
+    if (vring_chain_read(ring, &n->tx_chain, 0, &n->tx_hdr,
+                         sizeof(n->tx_hdr)) != sizeof(n->tx_hdr)) {
+        why = "an unreadable header";
+    } else {
+        why = mvnet_offload_check_tx(&n->tx_hdr, len, n->features);
+    }
+    if (why) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: transmitted frame with %s"
+                      "\n", mvnet_name(n), why);
+        return false;
+    }
+    return true;
+}
+
 /*
  * Pop the next transmitted frame into n->tx_chain: MVNET_FRAME with *len
- * (header included) when it is to be delivered; a frame out of range or
- * sent while the link is down is counted and completed here (MVNET_DONE).
+ * (header included) when it is to be delivered, its header in n->tx_hdr;
+ * a frame out of range or with a bad header, or sent while the link is
+ * down, is counted and completed here (MVNET_DONE).
  */
 static int mvnet_tx_pop(MvnetDevice *n, uint64_t *len)
 {
@@ -332,6 +370,10 @@ static int mvnet_tx_pop(MvnetDevice *n, uint64_t *len)
         qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: transmitted frame of %"
                       PRIu64 " bytes (header %u) is out of range\n",
                       mvnet_name(n), *len, hdr_len);
+        n->stats[MVNET_TX_QUEUE].errors++;
+        return mvnet_tx_complete(n);
+    }
+    if (!mvnet_tx_hdr(n, *len - hdr_len)) {
         n->stats[MVNET_TX_QUEUE].errors++;
         return mvnet_tx_complete(n);
     }
@@ -432,12 +474,85 @@ static int mvnet_rx_push(MvnetDevice *n, unsigned nrx, uint64_t len)
     return MVNET_DONE;
 }
 
+/* Write @buf (@size bytes) after a zeroed header into the popped chains. */
+static int mvnet_rx_write(MvnetDevice *n, unsigned nrx, const uint8_t *buf,
+                          size_t size)
+{
+    Vring *ring = &n->vq[MVNET_RX_QUEUE].ring;
+    struct virtio_net_hdr_mrg_rxbuf hdr = { };
+    unsigned hdr_len = mvnet_hdr_len(n);
+    uint64_t off = 0;
+
+    if (vring_chain_write(ring, &n->rx_chains[0], 0, &hdr, hdr_len) !=
+        hdr_len) {
+        return -VRING_ERR_MEM;
+    }
+    for (unsigned i = 0; i < nrx && off < size; i++) {
+        uint64_t start = i ? 0 : hdr_len;
+        uint64_t chunk = MIN(n->rx_chains[i].in_len - start, size - off);
+
+        if (vring_chain_write(ring, &n->rx_chains[i], start, buf + off,
+                              chunk) != chunk) {
+            return -VRING_ERR_MEM;
+        }
+        off += chunk;
+    }
+    return 0;
+}
+
+/*
+ * Copy the transmitted frame (@len bytes, header included) into @nrx
+ * receive chains, ring to ring, and give it the receive header @rxh.
+ */
+static int mvnet_loop_copy(MvnetDevice *n, unsigned nrx, uint64_t len,
+                           const struct virtio_net_hdr *rxh)
+{
+    MdevVq *tx = &n->vq[MVNET_TX_QUEUE], *rx = &n->vq[MVNET_RX_QUEUE];
+    uint64_t off = 0;
+
+    for (unsigned i = 0; i < nrx; i++) {
+        VringChain *c = &n->rx_chains[i];
+        uint64_t chunk = MIN(c->in_len, len - off);
+        int64_t done = vring_chain_copy(&rx->ring, c, 0, &tx->ring,
+                                        &n->tx_chain, off, chunk);
+
+        if (done != chunk) {
+            return done < 0 ? done : -VRING_ERR_MEM;
+        }
+        off += chunk;
+    }
+    if (vring_chain_write(&rx->ring, &n->rx_chains[0], 0, rxh,
+                          sizeof(*rxh)) != sizeof(*rxh)) {
+        return -VRING_ERR_MEM;
+    }
+    return 0;
+}
+
+/*
+ * The receiver does not take the checksum the sender left to the device:
+ * complete it in a copy of the frame, received with a zeroed header.
+ */
+static int mvnet_loop_csum(MvnetDevice *n, unsigned nrx, uint64_t len)
+{
+    Vring *tx = &n->vq[MVNET_TX_QUEUE].ring;
+    unsigned hdr_len = mvnet_hdr_len(n);
+    int64_t got = vring_chain_read(tx, &n->tx_chain, hdr_len, n->tx_frame,
+                                   len - hdr_len);
+
+    if (got != len - hdr_len) {
+        return got < 0 ? got : -VRING_ERR_MEM;
+    }
+    mvnet_offload_csum(n->tx_frame, got, &n->tx_hdr);
+    return mvnet_rx_write(n, nrx, n->tx_frame, got);
+}
+
 /* Move one transmitted frame into receive buffers; returns MVNET_*. */
 static int mvnet_loop_one(MvnetDevice *n)
 {
-    MdevVq *tx = &n->vq[MVNET_TX_QUEUE], *rx = &n->vq[MVNET_RX_QUEUE];
+    MdevVq *tx = &n->vq[MVNET_TX_QUEUE];
+    struct virtio_net_hdr rxh;
     unsigned nrx;
-    uint64_t len, off = 0;
+    uint64_t len;
     int r;
 
     r = mvnet_tx_pop(n, &len);
@@ -453,18 +568,11 @@ static int mvnet_loop_one(MvnetDevice *n)
     } else if (r == MVNET_BROKEN) {
         return r;
     }
-    for (unsigned i = 0; i < nrx; i++) {
-        VringChain *c = &n->rx_chains[i];
-        uint64_t chunk = MIN(c->in_len, len - off);
-        int64_t done = vring_chain_copy(&rx->ring, c, 0, &tx->ring,
-                                        &n->tx_chain, off, chunk);
-
-        if (done != chunk) {
-            mvnet_set_broken(n, MVNET_RX_QUEUE,
-                             done < 0 ? -done : VRING_ERR_MEM);
-            return MVNET_BROKEN;
-        }
-        off += chunk;
+    r = mvnet_offload_rx_hdr(&n->tx_hdr, n->guest_offloads, &rxh)
+        ? mvnet_loop_copy(n, nrx, len, &rxh) : mvnet_loop_csum(n, nrx, len);
+    if (r < 0) {
+        mvnet_set_broken(n, MVNET_RX_QUEUE, -r);
+        return MVNET_BROKEN;
     }
     if (mvnet_rx_push(n, nrx, len) != MVNET_DONE) {
         return MVNET_BROKEN;
@@ -532,32 +640,6 @@ static bool mvnet_can_receive(NetClientState *nc)
     /* The net layer now holds frames for us: flush when this changes. */
     n->rx_waiting |= !can;
     return can;
-}
-
-/* Write @buf (@size bytes) after a zeroed header into the popped chains. */
-static int mvnet_rx_write(MvnetDevice *n, unsigned nrx, const uint8_t *buf,
-                          size_t size)
-{
-    Vring *ring = &n->vq[MVNET_RX_QUEUE].ring;
-    struct virtio_net_hdr_mrg_rxbuf hdr = { };
-    unsigned hdr_len = mvnet_hdr_len(n);
-    uint64_t off = 0;
-
-    if (vring_chain_write(ring, &n->rx_chains[0], 0, &hdr, hdr_len) !=
-        hdr_len) {
-        return -VRING_ERR_MEM;
-    }
-    for (unsigned i = 0; i < nrx && off < size; i++) {
-        uint64_t start = i ? 0 : hdr_len;
-        uint64_t chunk = MIN(n->rx_chains[i].in_len - start, size - off);
-
-        if (vring_chain_write(ring, &n->rx_chains[i], start, buf + off,
-                              chunk) != chunk) {
-            return -VRING_ERR_MEM;
-        }
-        off += chunk;
-    }
-    return 0;
 }
 
 /* A frame from the netdev; 0 (it stays queued) when no buffer is posted. */
@@ -804,6 +886,27 @@ static uint8_t mvnet_ctrl_coal(MvnetDevice *n, uint8_t cmd, VringChain *c)
     return VIRTIO_NET_OK;
 }
 
+/* VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET: which negotiated ones are on. */
+static uint8_t mvnet_ctrl_offloads(MvnetDevice *n, VringChain *c)
+{
+    Vring *ring = &n->vq[MVNET_CTRL_QUEUE].ring;
+    uint64_t offloads;
+
+    if (vring_chain_read(ring, c, sizeof(struct virtio_net_ctrl_hdr),
+                         &offloads, sizeof(offloads)) != sizeof(offloads)) {
+        return VIRTIO_NET_ERR;
+    }
+    offloads = le64_to_cpu(offloads);
+    if (!mvnet_offload_allowed(offloads, n->features)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: guest offloads 0x%" PRIx64
+                      " were not negotiated\n", mvnet_name(n), offloads);
+        return VIRTIO_NET_ERR;
+    }
+    n->guest_offloads = offloads;
+    trace_mvnet_guest_offloads(mvnet_name(n), offloads);
+    return VIRTIO_NET_OK;
+}
+
 /* Execute one control command; returns VIRTIO_NET_OK or VIRTIO_NET_ERR. */
 static uint8_t mvnet_ctrl_command(MvnetDevice *n, VringChain *c)
 {
@@ -848,6 +951,13 @@ static uint8_t mvnet_ctrl_command(MvnetDevice *n, VringChain *c)
             mvnet_has(n, VIRTIO_NET_F_NOTF_COAL) &&
             data_len == sizeof(struct virtio_net_ctrl_coal)) {
             return mvnet_ctrl_coal(n, hdr.cmd, c);
+        }
+        break;
+    case VIRTIO_NET_CTRL_GUEST_OFFLOADS:
+        if (hdr.cmd == VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET &&
+            mvnet_has(n, VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) &&
+            data_len == sizeof(uint64_t)) {
+            return mvnet_ctrl_offloads(n, c);
         }
         break;
     case VIRTIO_NET_CTRL_ANNOUNCE:
@@ -1127,11 +1237,17 @@ static uint32_t mvnet_get_vq_align(MdevDevice *mdev)
     return 4096;
 }
 
-/* What is offered: the switched-on features, control ones only with CTRL_VQ */
+/*
+ * What is offered: the switched-on features, control ones only with
+ * CTRL_VQ; offloads only in loopback (a netdev would need vnet headers).
+ */
 static uint64_t mvnet_offered(MvnetDevice *n)
 {
     uint64_t f = n->host_features;
 
+    if (n->netdev) {
+        f &= ~MVNET_OFFLOAD_FEATURES;
+    }
     if (!(f & (1ULL << VIRTIO_NET_F_CTRL_VQ))) {
         f &= ~MVNET_CTRL_FEATURES;
     }
@@ -1161,6 +1277,7 @@ static int mvnet_set_features(MdevDevice *mdev, uint64_t features)
         return -EINVAL;
     }
     n->features = features;
+    n->guest_offloads = features & MVNET_GUEST_OFFLOADS;
     return 0;
 }
 
@@ -1200,6 +1317,7 @@ static void mvnet_reset(MdevDevice *mdev)
     }
     n->status = 0;
     n->features = 0;
+    n->guest_offloads = 0;
     n->broken = false;
     mvnet_announce_stop(n);
     mdev_coal_reset(&n->coal[MVNET_RX_QUEUE]);
@@ -1292,6 +1410,14 @@ static const VMStateDescription vmstate_mvnet_stats = {
     },
 };
 
+static int mvnet_pre_load(void *opaque)
+{
+    MvnetDevice *n = opaque;
+
+    n->guest_offloads = MVNET_OFFLOADS_UNSET;
+    return 0;
+}
+
 static int mvnet_pre_save(void *opaque)
 {
     MvnetDevice *n = opaque;
@@ -1307,6 +1433,9 @@ static int mvnet_post_load(void *opaque, int version_id)
 {
     MvnetDevice *n = opaque;
 
+    if (n->guest_offloads == MVNET_OFFLOADS_UNSET) {
+        n->guest_offloads = n->features & MVNET_GUEST_OFFLOADS;
+    }
     if (!mvnet_rx_filter_check(&n->rxf, n->name) ||
         !mdev_switch_check_negotiated(n->name, n->features,
                                       mvnet_offered(n))) {
@@ -1430,10 +1559,45 @@ static const VMStateDescription vmstate_mvnet_coal = {
     },
 };
 
+static bool mvnet_offloads_needed(void *opaque)
+{
+    MvnetDevice *n = opaque;
+
+    return n->guest_offloads != (n->features & MVNET_GUEST_OFFLOADS);
+}
+
+/* After the negotiated features (the parent's fields): only those. */
+static int mvnet_offloads_post_load(void *opaque, int version_id)
+{
+    MvnetDevice *n = opaque;
+
+    if (!mvnet_offload_allowed(n->guest_offloads, n->features)) {
+        error_report("%s: guest offloads 0x%" PRIx64 " in the migration "
+                     "stream were not negotiated", n->name,
+                     n->guest_offloads);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* The guest offloads the driver turned off (GUEST_OFFLOADS_SET). */
+static const VMStateDescription vmstate_mvnet_offloads = {
+    .name = "mvnet/offloads",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = mvnet_offloads_needed,
+    .post_load = mvnet_offloads_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(guest_offloads, MvnetDevice),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static const VMStateDescription vmstate_mvnet = {
     .name = "mvnet",
     .version_id = 3,
     .minimum_version_id = 3,
+    .pre_load = mvnet_pre_load,
     .pre_save = mvnet_pre_save,
     .post_load = mvnet_post_load,
     .fields = (const VMStateField[]) {
@@ -1453,6 +1617,7 @@ static const VMStateDescription vmstate_mvnet = {
         &vmstate_mvnet_conf,
         &vmstate_mvnet_rxf,
         &vmstate_mvnet_coal,
+        &vmstate_mvnet_offloads,
         NULL
     },
 };
@@ -1876,6 +2041,11 @@ static const VirtioMdevProp mvnet_form_props[] = {
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("guest-announce", "Offer GUEST_ANNOUNCE",
                                   true),
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("notf-coal", "Offer NOTF_COAL", true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("csum", "Offer CSUM (loopback only)", true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("guest-csum", "Offer GUEST_CSUM (loopback "
+                                  "only)", true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("ctrl-guest-offloads", "Offer "
+                                  "CTRL_GUEST_OFFLOADS (loopback only)", true),
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("adaptive-coal", "Moderate interrupts "
                                   "where that batches frames", true),
     { }

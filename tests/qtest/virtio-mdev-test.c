@@ -2125,6 +2125,214 @@ static void test_adaptive_coal_driver(void)
     adaptive_coal("driver");
 }
 
+/* ---- checksum offload ---- */
+
+#define CSUM_FEATURES   (BASE_FEATURES | F(VIRTIO_NET_F_CTRL_VQ) | \
+                         F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) | \
+                         F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS))
+#define UDP_AT          (14 + 20)               /* csum_start */
+#define UDP_LEN         (8 + 301)               /* odd: the sum pads */
+
+/* The 16-bit ones' complement sum of @len bytes (big-endian words). */
+static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
+{
+    for (size_t i = 0; i < len; i++) {
+        sum += i & 1 ? p[i] : p[i] << 8;
+    }
+    return sum;
+}
+
+static uint16_t fold16(uint32_t sum)
+{
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return sum;
+}
+
+/*
+ * An IPv4/UDP frame whose checksum field holds the pseudo-header's sum,
+ * as a stack leaves it for the device (header: NEEDS_CSUM, start, offset).
+ */
+static size_t udp_frame(uint8_t *f, uint32_t seed)
+{
+    uint8_t *ip = f + 14, *udp = f + UDP_AT;
+    uint32_t pseudo;
+
+    frame_fill(f, UDP_AT + UDP_LEN, seed);
+    stw_be_p(f + 12, 0x0800);
+    ip[0] = 0x45;
+    stw_be_p(ip + 2, 20 + UDP_LEN);
+    ip[9] = 17;
+    stw_be_p(udp + 4, UDP_LEN);
+    pseudo = sum16(ip + 12, 8, 17 + UDP_LEN);
+    stw_be_p(udp + 6, fold16(pseudo));
+    return UDP_AT + UDP_LEN;
+}
+
+/* Whether the UDP checksum of @f is complete and right. */
+static bool udp_csum_ok(const uint8_t *f)
+{
+    uint32_t sum = sum16(f + 14 + 12, 8, 17 + UDP_LEN);
+
+    return fold16(sum16(f + UDP_AT, UDP_LEN, sum)) == 0xffff;
+}
+
+/*
+ * Loop frame @n (its seed) with header flags @flags, csum_start @start
+ * and @gso_type: returns the received header and frame (@len bytes) in
+ * @got; false when the device completed the transmission without
+ * delivering it (an error), leaving the receive buffer for the next.
+ */
+static bool csum_loop(Dev *d, unsigned *n, uint8_t flags, uint16_t start,
+                      uint8_t gso_type, uint8_t *got, size_t len)
+{
+    static uint64_t rxb;
+    uint8_t f[HDR_LEN + UDP_AT + UDP_LEN] = { 0 };
+    uint64_t txb = dev_alloc(d, sizeof(f));
+    uint16_t rx_was = used_idx(d, &d->rx);
+
+    if (d->rx.avail_idx == rx_was) {
+        rxb = post_rx(d, d->rx.avail_idx % QSZ, 2048);
+    }
+    udp_frame(f + HDR_LEN, *n);
+    f[0] = flags;
+    f[1] = gso_type;
+    stw_le_p(f + 6, start);
+    stw_le_p(f + 8, 6);
+    qtest_memwrite(d->qts, txb, f, sizeof(f));
+    put_desc(d, &d->tx, d->tx.avail_idx % QSZ, txb, sizeof(f), 0, 0);
+    avail_push(d, &d->tx, d->tx.avail_idx % QSZ);
+    kick(d, &d->tx);
+    ++*n;
+    g_assert_true(wait_used(d, &d->tx, d->tx.avail_idx));
+    if (used_idx(d, &d->rx) == rx_was && stays_unused(d, &d->rx, rx_was + 1)) {
+        return false;
+    }
+    g_assert_true(wait_used(d, &d->rx, rx_was + 1));
+    qtest_memread(d->qts, rxb, got, HDR_LEN + len);
+    return true;
+}
+
+static uint8_t set_offloads(Dev *d, TQueue *cq, uint64_t offloads)
+{
+    uint8_t data[8];
+
+    stq_le_p(data, offloads);
+    return ctrl_cmd(d, cq, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+                    VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, data, 8);
+}
+
+/* The frame came back as sent, asking the receiver for the checksum. */
+static void expect_partial(const uint8_t *got, unsigned seed)
+{
+    uint8_t want[UDP_AT + UDP_LEN];
+
+    udp_frame(want, seed);
+    g_assert_cmpuint(got[0], ==, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    g_assert_cmpuint(lduw_le_p(got + 6), ==, UDP_AT);
+    g_assert_cmpuint(lduw_le_p(got + 8), ==, 6);
+    g_assert_cmpmem(got + HDR_LEN, sizeof(want), want, sizeof(want));
+}
+
+/* The frame came back with its checksum completed, nothing else changed. */
+static void expect_complete(uint8_t *got, unsigned seed)
+{
+    uint8_t want[UDP_AT + UDP_LEN];
+
+    udp_frame(want, seed);
+    g_assert_cmpuint(got[0], ==, 0);
+    g_assert_true(udp_csum_ok(got + HDR_LEN));
+    stw_be_p(got + HDR_LEN + UDP_AT + 6, lduw_be_p(want + UDP_AT + 6));
+    g_assert_cmpmem(got + HDR_LEN, sizeof(want), want, sizeof(want));
+}
+
+/*
+ * VIRTIO_NET_F_CSUM in loopback: a frame the driver left the checksum of
+ * reaches a receiver with GUEST_CSUM on as it was sent (NEEDS_CSUM), and
+ * one with it off (GUEST_OFFLOADS_SET, or not negotiated) with the
+ * checksum done; the choice survives migration and ends with reset.
+ * Headers the features do not allow are errors the device goes on after.
+ */
+static void test_csum(void)
+{
+    const char *dev = "-device virtio-mdev-net,id=n0,uuid=6b2e6a1c-1b2c-"
+                      "4d1e-9a51-0e3f0000c0a2";
+    g_autofree char *args = g_strdup_printf("-m 64 %s", dev);
+    uint8_t got[HDR_LEN + UDP_AT + UDP_LEN];
+    size_t len = UDP_AT + UDP_LEN;
+    unsigned n = 0;
+    TQueue cq;
+    Dev d;
+
+    dev_init(&d, start(args), "/machine/peripheral/n0");
+    dev_start(&d, CSUM_FEATURES);
+    queue_setup(&d, &cq, 2);
+
+    g_assert_true(csum_loop(&d, &n, VIRTIO_NET_HDR_F_NEEDS_CSUM, UDP_AT, 0,
+                            got, len));
+    expect_partial(got, n - 1);
+    g_assert_true(csum_loop(&d, &n, 0, 0, 0, got, len));
+    g_assert_cmpuint(got[0], ==, 0);
+
+    /* Guest offloads: only negotiated ones; off means completed here. */
+    g_assert_cmpuint(set_offloads(&d, &cq, F(VIRTIO_NET_F_GUEST_TSO4)), ==,
+                     VIRTIO_NET_ERR);
+    g_assert_cmpuint(set_offloads(&d, &cq, 0), ==, VIRTIO_NET_OK);
+    g_assert_true(csum_loop(&d, &n, VIRTIO_NET_HDR_F_NEEDS_CSUM, UDP_AT, 0,
+                            got, len));
+    expect_complete(got, n - 1);
+
+    /* ... also on the destination of a migration */
+    d.qts = migrate_to_new(d.qts, dev, NULL);
+    g_assert_true(csum_loop(&d, &n, VIRTIO_NET_HDR_F_NEEDS_CSUM, UDP_AT, 0,
+                            got, len));
+    expect_complete(got, n - 1);
+    g_assert_cmpuint(set_offloads(&d, &cq, F(VIRTIO_NET_F_GUEST_CSUM)), ==,
+                     VIRTIO_NET_OK);
+    g_assert_true(csum_loop(&d, &n, VIRTIO_NET_HDR_F_NEEDS_CSUM, UDP_AT, 0,
+                            got, len));
+    expect_partial(got, n - 1);
+
+    /* Bad headers: counted, completed, not delivered; the device goes on. */
+    g_assert_false(csum_loop(&d, &n, VIRTIO_NET_HDR_F_NEEDS_CSUM, len - 7, 0,
+                             got, len));
+    g_assert_false(csum_loop(&d, &n, VIRTIO_NET_HDR_F_DATA_VALID, 0, 0,
+                             got, len));
+    g_assert_false(csum_loop(&d, &n, VIRTIO_NET_HDR_F_NEEDS_CSUM, UDP_AT,
+                             VIRTIO_NET_HDR_GSO_TCPV4, got, len));
+    g_assert_cmpuint(stat_of(&d, "tx-stats", "errors"), ==, 3);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
+                     ==, 0);
+
+    /* Without GUEST_CSUM the device completes; without CSUM none is asked */
+    dev_start(&d, CSUM_FEATURES & ~F(VIRTIO_NET_F_GUEST_CSUM));
+    g_assert_true(csum_loop(&d, &n, VIRTIO_NET_HDR_F_NEEDS_CSUM, UDP_AT, 0,
+                            got, len));
+    expect_complete(got, n - 1);
+    dev_start(&d, BASE_FEATURES);
+    g_assert_false(csum_loop(&d, &n, VIRTIO_NET_HDR_F_NEEDS_CSUM, UDP_AT, 0,
+                             got, len));
+    g_assert_true(csum_loop(&d, &n, 0, 0, 0, got, len));
+    qtest_quit(d.qts);
+}
+
+/* With a netdev the offloads are not offered (no vnet headers yet). */
+static void test_csum_netdev(void)
+{
+    QTestState *qts = start("-netdev hubport,id=u0,hubid=0 "
+                            "-device virtio-mdev-net,id=n0,netdev=u0");
+    uint64_t f;
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    wr(&d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+    f = rd(&d, VIRTIO_MMIO_DEVICE_FEATURES);
+    g_assert_cmphex(f & (F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) |
+                         F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS)), ==, 0);
+    qtest_quit(qts);
+}
+
 static void test_switches(void)
 {
     QTestState *qts = start("-device virtio-mdev-net,id=n0,mrg-rxbuf=off,"
@@ -2952,6 +3160,8 @@ static void add_machine_tests(const char *m)
         { "adaptive-coal", test_adaptive_coal },
         { "adaptive-coal/off", test_adaptive_coal_off },
         { "adaptive-coal/driver-set", test_adaptive_coal_driver },
+        { "csum", test_csum },
+        { "csum/netdev", test_csum_netdev },
         { "announce-migrated", test_announce_migrated },
         { "netdev-backpressure", test_netdev_backpressure },
         { "net-filters", test_net_filters },
