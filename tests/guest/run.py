@@ -493,6 +493,17 @@ def check_coal(case, coal, irqs):
     return errors
 
 
+def check_offload(case, res):
+    """What is wrong with offloadcheck's result (lc_offload)."""
+    if not res:
+        return ['offloadcheck did not report']
+    kv = parse_kv(res)
+    if kv.get('expect') != case.guest_opts['lc_offload'] or \
+            kv.get('intact') != kv.get('sent') or kv.get('sent') in (None, '0'):
+        return ['offloadcheck: ' + res]
+    return []
+
+
 def check_disk(case, disk, res, find, driver):
     """What is wrong with the disk lines of a guest (GUEST-DISK and
     GUEST-DISKCHECK)."""
@@ -697,6 +708,8 @@ def run_case(case, args, echo=None, hook=None):
         errors += check_nic(case, lines, dev, res, find, driver, count)
     if case.net and 'lc_coal' in case.guest_opts:
         errors += check_coal(case, first('GUEST-COAL'), first('GUEST-IRQS'))
+    if case.net and 'lc_offload' in case.guest_opts:
+        errors += check_offload(case, first('OFFLOADCHECK'))
     if case.blk:
         errors += check_disk(case, first('GUEST-DISK '),
                              first('GUEST-DISKCHECK '), find, driver)
@@ -906,6 +919,13 @@ def all_cases():
              guest_opts={'lc_coal': '200,16,200,16', 'lc_window': 32}),
         Case('mdev', 'x86_64-q35', 'notf-coal',
              guest_opts={'lc_coal': '200,16,200,16', 'lc_window': 32}),
+        # checksum offload (CSUM): the receiver takes the request as it is
+        # (GUEST_CSUM), or the device completes the checksum
+        Case('mdev', 'aarch64-virt-dt', 'csum',
+             guest_opts={'lc_offload': 'partial'}),
+        Case('mdev', 'x86_64-q35', 'csum-device', 'guest-csum=off',
+             features_off=net_bits('GUEST_CSUM'),
+             guest_opts={'lc_offload': 'complete'}),
         # a network backend (netdev=): frames loop through QEMU's net layer
         Case('mdev', 'aarch64-virt-dt', 'netdev', netdev=True),
         Case('mdev', 'x86_64-q35', 'netdev', netdev=True),
