@@ -3,12 +3,14 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * A transmitted frame's header is checked against what was negotiated
- * (VIRTIO_NET_F_CSUM: the driver may leave a checksum to the device, as
- * NEEDS_CSUM with csum_start and csum_offset).  A looped frame keeps that
- * request only if the receiving side takes it (GUEST_CSUM, on in the
- * driver's guest offloads, VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET); otherwise
- * the device completes the checksum first.  No QOM and no guest memory
+ * A transmitted frame's header is checked against what was negotiated:
+ * with VIRTIO_NET_F_CSUM the driver may leave a checksum to the device
+ * (NEEDS_CSUM: csum_start, csum_offset), with HOST_TSO4/TSO6 (and ECN)
+ * hand it a TCP frame of up to 64 KiB to cut into gso_size segments.  A
+ * looped frame keeps such a request only if the receiving side takes it
+ * (GUEST_CSUM, GUEST_TSO4/TSO6/ECN, on in the driver's guest offloads,
+ * VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET); otherwise the device completes the
+ * checksum, or cuts the segments, first.  No QOM and no guest memory
  * here: the caller hands in headers and frames, little-endian as on the
  * wire.
  */
@@ -17,13 +19,23 @@
 
 #include "standard-headers/linux/virtio_net.h"
 
+/* The guest offloads (the bits GUEST_OFFLOADS_SET may turn on) */
+#define MVNET_GUEST_OFFLOADS \
+    ((1ULL << VIRTIO_NET_F_GUEST_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_TSO4) | \
+     (1ULL << VIRTIO_NET_F_GUEST_TSO6) | (1ULL << VIRTIO_NET_F_GUEST_ECN))
+
 /* Features that enable offloads; not offered with a netdev (see mvnet.c) */
 #define MVNET_OFFLOAD_FEATURES \
-    ((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) | \
-     (1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS))
+    (MVNET_GUEST_OFFLOADS | (1ULL << VIRTIO_NET_F_CSUM) | \
+     (1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) | \
+     (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) | \
+     (1ULL << VIRTIO_NET_F_HOST_ECN))
 
-/* The guest offloads (the bits GUEST_OFFLOADS_SET may turn on) */
-#define MVNET_GUEST_OFFLOADS    (1ULL << VIRTIO_NET_F_GUEST_CSUM)
+/* @features without the offloads whose dependencies are not in it. */
+uint64_t mvnet_offload_offerable(uint64_t features);
+
+/* NULL when @features meet the offloads' dependencies, else which not. */
+const char *mvnet_offload_check_features(uint64_t features);
 
 /*
  * Check a transmitted @len-byte frame's header @h (the frame without the
@@ -32,17 +44,20 @@
 const char *mvnet_offload_check_tx(const struct virtio_net_hdr *h,
                                    uint64_t len, uint64_t features);
 
-/* Whether @h asks the device for a checksum. */
-bool mvnet_offload_needs_csum(const struct virtio_net_hdr *h);
+typedef enum MvnetRxHow {
+    MVNET_RX_AS_IS,         /* with the header mvnet_offload_rx_hdr built */
+    MVNET_RX_CSUM,          /* complete the checksum first */
+    MVNET_RX_SEGMENT,       /* cut the segments first */
+} MvnetRxHow;
 
 /*
- * The header a frame transmitted with the valid header @tx is received
- * with, by a driver whose guest offloads are @guest_offloads; false when
- * that driver does not take the request: complete the checksum first
- * (mvnet_offload_csum) and receive it with a zeroed header.
+ * How a frame transmitted with the valid header @tx is received by a
+ * driver whose guest offloads are @guest_offloads; for MVNET_RX_AS_IS,
+ * @rx is the header it is received with (num_buffers aside).
  */
-bool mvnet_offload_rx_hdr(const struct virtio_net_hdr *tx,
-                          uint64_t guest_offloads, struct virtio_net_hdr *rx);
+MvnetRxHow mvnet_offload_rx_hdr(const struct virtio_net_hdr *tx,
+                                uint64_t guest_offloads,
+                                struct virtio_net_hdr *rx);
 
 /* Complete the checksum the valid header @h asks for in @frame. */
 void mvnet_offload_csum(uint8_t *frame, uint64_t len,
@@ -50,5 +65,36 @@ void mvnet_offload_csum(uint8_t *frame, uint64_t len,
 
 /* Whether GUEST_OFFLOADS_SET may turn on @offloads under @features. */
 bool mvnet_offload_allowed(uint64_t offloads, uint64_t features);
+
+/* A TSO frame's cut: where its headers end, how many segments. */
+typedef struct MvnetGso {
+    unsigned l3;            /* IPv4 or IPv6 header */
+    unsigned l4;            /* TCP header */
+    unsigned hdr;           /* the headers' length: payload from here */
+    bool v6;
+    unsigned mss;           /* payload bytes per segment */
+    unsigned nseg;
+    uint64_t len;
+} MvnetGso;
+
+/*
+ * Plan the segments of the @len-byte frame @frame sent with the valid
+ * TSO header @h: NULL, or why the frame cannot be cut (its headers are
+ * not Ethernet, an optional VLAN tag, IPv4 or IPv6 without extension
+ * headers, and TCP, as the GSO type says).
+ */
+const char *mvnet_gso_plan(const uint8_t *frame, uint64_t len,
+                           const struct virtio_net_hdr *h, MvnetGso *g);
+
+/* The length of segment @i of @g. */
+uint64_t mvnet_gso_seg_len(const MvnetGso *g, unsigned i);
+
+/*
+ * Build segment @i of @g from @frame into @out (mvnet_gso_seg_len bytes):
+ * lengths, IPv4 id and header checksum, TCP sequence number and flags
+ * fixed; its TCP checksum left to complete as the header @seg_hdr says.
+ */
+void mvnet_gso_segment(const MvnetGso *g, const uint8_t *frame, unsigned i,
+                       uint8_t *out, struct virtio_net_hdr *seg_hdr);
 
 #endif

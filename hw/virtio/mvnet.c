@@ -123,6 +123,18 @@ static const MdevSwitch mvnet_switches[] = {
     { "ctrl-guest-offloads", VIRTIO_NET_F_CTRL_GUEST_OFFLOADS,
       "Offer VIRTIO_NET_F_CTRL_GUEST_OFFLOADS (needs ctrl-vq; loopback "
       "only)" },
+    { "host-tso4", VIRTIO_NET_F_HOST_TSO4,
+      "Offer VIRTIO_NET_F_HOST_TSO4 (loopback only)" },
+    { "host-tso6", VIRTIO_NET_F_HOST_TSO6,
+      "Offer VIRTIO_NET_F_HOST_TSO6 (loopback only)" },
+    { "host-ecn", VIRTIO_NET_F_HOST_ECN,
+      "Offer VIRTIO_NET_F_HOST_ECN (loopback only)" },
+    { "guest-tso4", VIRTIO_NET_F_GUEST_TSO4,
+      "Offer VIRTIO_NET_F_GUEST_TSO4 (loopback only)" },
+    { "guest-tso6", VIRTIO_NET_F_GUEST_TSO6,
+      "Offer VIRTIO_NET_F_GUEST_TSO6 (loopback only)" },
+    { "guest-ecn", VIRTIO_NET_F_GUEST_ECN,
+      "Offer VIRTIO_NET_F_GUEST_ECN (loopback only)" },
 };
 
 struct MvnetParent {
@@ -174,7 +186,8 @@ struct MvnetDevice {
     VringChain tx_chain;
     struct virtio_net_hdr tx_hdr;   /* tx_chain's, checked */
     VringChain ctrl_chain;
-    VringChain *rx_chains;      /* MVNET_MAX_RX_CHAINS, for MRG_RXBUF */
+    VringChain *rx_chains;      /* MVNET_QUEUE_MAX: MRG_RXBUF, segments */
+    unsigned rx_chains_n;       /* how many are made (the rest on need) */
     VringAvailMark rx_mark;     /* RX seen when a frame had to wait */
     uint64_t bh_runs;           /* datapath runs, to show it does not spin */
     MvnetRxFilter rxf;          /* from the control queue, for netdev frames */
@@ -182,6 +195,7 @@ struct MvnetDevice {
     NICState *nic;              /* our NIC in QEMU's net layer, when bound */
     bool rx_waiting;            /* the net layer holds frames for us */
     uint8_t *tx_frame;          /* a frame on its way to the netdev */
+    uint8_t *seg_frame;         /* a segment of a TSO frame being cut */
     bool announce;              /* VIRTIO_NET_S_ANNOUNCE: the driver's turn */
     AnnounceTimer announce_timer;   /* rounds after migration */
     MdevCoal coal[2];           /* RX and TX notification coalescing */
@@ -306,10 +320,11 @@ enum {
     MVNET_WAIT_NET = 4,     /* the netdev queued a frame: wait for it */
 };
 
-static void mvnet_unpop_rx(MvnetDevice *n, unsigned nrx)
+/* Give back the @nrx receive chains @c, in reverse order. */
+static void mvnet_unpop_rx(MvnetDevice *n, VringChain *c, unsigned nrx)
 {
     while (nrx--) {
-        vring_unpop(&n->vq[MVNET_RX_QUEUE].ring, &n->rx_chains[nrx]);
+        vring_unpop(&n->vq[MVNET_RX_QUEUE].ring, &c[nrx]);
     }
 }
 
@@ -385,25 +400,25 @@ static int mvnet_tx_pop(MvnetDevice *n, uint64_t *len)
 }
 
 /*
- * Pop receive chains for @len bytes (header included) into n->rx_chains:
- * MVNET_FRAME with *nrx; MVNET_WAIT_RX (nothing kept, n->rx_mark set) when
- * the driver has not posted enough; MVNET_DONE when the frame cannot fit
- * (without MRG_RXBUF, or beyond MVNET_MAX_RX_CHAINS: an error, counted).
+ * Pop receive chains for @len bytes (header included) into @c, which has
+ * room for @room: MVNET_FRAME with *nrx; MVNET_WAIT_RX (nothing kept,
+ * n->rx_mark set) when the driver has not posted enough; MVNET_DONE when
+ * the frame cannot fit (without MRG_RXBUF, or beyond MVNET_MAX_RX_CHAINS
+ * or @room: an error, counted).
  */
-static int mvnet_rx_pop(MvnetDevice *n, uint64_t len, unsigned *nrx)
+static int mvnet_rx_pop(MvnetDevice *n, uint64_t len, VringChain *c,
+                        unsigned room, unsigned *nrx)
 {
     MdevVq *rx = &n->vq[MVNET_RX_QUEUE];
     bool mrg = n->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
     unsigned hdr_len = mvnet_hdr_len(n);
+    unsigned max = mrg ? MIN(room, MVNET_MAX_RX_CHAINS) : MIN(room, 1);
     uint64_t got = 0;
     int r;
 
     *nrx = 0;
-    while (got < len) {
-        if (*nrx == MVNET_MAX_RX_CHAINS || (!mrg && *nrx == 1)) {
-            break;
-        }
-        r = vring_pop(&rx->ring, &n->rx_chains[*nrx], false, true);
+    while (got < len && *nrx < max) {
+        r = vring_pop(&rx->ring, &c[*nrx], false, true);
         if (r < 0) {
             mvnet_set_broken(n, MVNET_RX_QUEUE, -r);
             return MVNET_BROKEN;
@@ -411,27 +426,26 @@ static int mvnet_rx_pop(MvnetDevice *n, uint64_t len, unsigned *nrx)
         if (r == 0) {
             /* Give everything back; wait for more than what was seen. */
             vring_avail_mark(&rx->ring, &n->rx_mark);
-            mvnet_unpop_rx(n, *nrx);
+            mvnet_unpop_rx(n, c, *nrx);
             return MVNET_WAIT_RX;
         }
-        got += n->rx_chains[*nrx].in_len;
+        got += c[*nrx].in_len;
         (*nrx)++;
     }
     if (got < len) {
         /* Without MRG_RXBUF the frame does not fit: an error, no truncation */
-        mvnet_unpop_rx(n, *nrx);
+        mvnet_unpop_rx(n, c, *nrx);
         n->stats[MVNET_RX_QUEUE].errors++;
         return MVNET_DONE;
     }
-    if (n->rx_chains[0].in_len < hdr_len) {
+    if (c[0].in_len < hdr_len) {
         /* virtio 1.2, 5.1.6.3.1: each buffer holds at least the header. */
         g_autofree char *why = g_strdup_printf("receive buffer of %" PRIu64
                                                " bytes is smaller than the "
                                                "%u-byte header",
-                                               n->rx_chains[0].in_len,
-                                               hdr_len);
+                                               c[0].in_len, hdr_len);
 
-        mvnet_unpop_rx(n, *nrx);
+        mvnet_unpop_rx(n, c, *nrx);
         mvnet_set_broken_why(n, MVNET_RX_QUEUE, why);
         return MVNET_BROKEN;
     }
@@ -439,10 +453,11 @@ static int mvnet_rx_pop(MvnetDevice *n, uint64_t len, unsigned *nrx)
 }
 
 /*
- * Publish @nrx receive chains that now hold @len bytes (header included):
- * the header's num_buffers, then each chain's used length.
+ * Publish the @nrx receive chains @c that now hold @len bytes (header
+ * included): the header's num_buffers, then each chain's used length.
  */
-static int mvnet_rx_push(MvnetDevice *n, unsigned nrx, uint64_t len)
+static int mvnet_rx_push(MvnetDevice *n, VringChain *c, unsigned nrx,
+                         uint64_t len)
 {
     MdevVq *rx = &n->vq[MVNET_RX_QUEUE];
     unsigned hdr_len = mvnet_hdr_len(n);
@@ -452,7 +467,7 @@ static int mvnet_rx_push(MvnetDevice *n, unsigned nrx, uint64_t len)
         uint8_t nb[2];
 
         stw_le_p(nb, nrx);
-        if (vring_chain_write(&rx->ring, &n->rx_chains[0],
+        if (vring_chain_write(&rx->ring, &c[0],
                               offsetof(struct virtio_net_hdr_mrg_rxbuf,
                                        num_buffers), nb, 2) != 2) {
             mvnet_set_broken(n, MVNET_RX_QUEUE, VRING_ERR_MEM);
@@ -460,9 +475,9 @@ static int mvnet_rx_push(MvnetDevice *n, unsigned nrx, uint64_t len)
         }
     }
     for (unsigned i = 0; i < nrx; i++) {
-        uint64_t chunk = MIN(n->rx_chains[i].in_len, len - off);
+        uint64_t chunk = MIN(c[i].in_len, len - off);
 
-        if (vring_fill(&rx->ring, &n->rx_chains[i], chunk) != VRING_OK) {
+        if (vring_fill(&rx->ring, &c[i], chunk) != VRING_OK) {
             mvnet_set_broken(n, MVNET_RX_QUEUE, VRING_ERR_USED);
             return MVNET_BROKEN;
         }
@@ -474,8 +489,12 @@ static int mvnet_rx_push(MvnetDevice *n, unsigned nrx, uint64_t len)
     return MVNET_DONE;
 }
 
-/* Write @buf (@size bytes) after a zeroed header into the popped chains. */
-static int mvnet_rx_write(MvnetDevice *n, unsigned nrx, const uint8_t *buf,
+/*
+ * Write @buf (@size bytes) after the header @h (or a zeroed one) into the
+ * @nrx popped chains @c.
+ */
+static int mvnet_rx_write(MvnetDevice *n, VringChain *c, unsigned nrx,
+                          const struct virtio_net_hdr *h, const uint8_t *buf,
                           size_t size)
 {
     Vring *ring = &n->vq[MVNET_RX_QUEUE].ring;
@@ -483,16 +502,18 @@ static int mvnet_rx_write(MvnetDevice *n, unsigned nrx, const uint8_t *buf,
     unsigned hdr_len = mvnet_hdr_len(n);
     uint64_t off = 0;
 
-    if (vring_chain_write(ring, &n->rx_chains[0], 0, &hdr, hdr_len) !=
-        hdr_len) {
+    if (h) {
+        hdr.hdr = *h;
+    }
+    if (vring_chain_write(ring, &c[0], 0, &hdr, hdr_len) != hdr_len) {
         return -VRING_ERR_MEM;
     }
     for (unsigned i = 0; i < nrx && off < size; i++) {
         uint64_t start = i ? 0 : hdr_len;
-        uint64_t chunk = MIN(n->rx_chains[i].in_len - start, size - off);
+        uint64_t chunk = MIN(c[i].in_len - start, size - off);
 
-        if (vring_chain_write(ring, &n->rx_chains[i], start, buf + off,
-                              chunk) != chunk) {
+        if (vring_chain_write(ring, &c[i], start, buf + off, chunk) !=
+            chunk) {
             return -VRING_ERR_MEM;
         }
         off += chunk;
@@ -543,7 +564,117 @@ static int mvnet_loop_csum(MvnetDevice *n, unsigned nrx, uint64_t len)
         return got < 0 ? got : -VRING_ERR_MEM;
     }
     mvnet_offload_csum(n->tx_frame, got, &n->tx_hdr);
-    return mvnet_rx_write(n, nrx, n->tx_frame, got);
+    return mvnet_rx_write(n, n->rx_chains, nrx, NULL, n->tx_frame, got);
+}
+
+/* Room for @count receive chains in n->rx_chains (made on first need). */
+static void mvnet_rx_chains_reserve(MvnetDevice *n, unsigned count)
+{
+    for (; n->rx_chains_n < count; n->rx_chains_n++) {
+        vring_chain_init(&n->rx_chains[n->rx_chains_n], MVNET_QUEUE_MAX);
+    }
+}
+
+/*
+ * Pop receive chains for each segment of @g into n->rx_chains, *@nrx[i]
+ * of them for segment i: MVNET_FRAME, or (nothing kept) MVNET_WAIT_RX,
+ * MVNET_DONE (they cannot all fit in the ring: counted) or MVNET_BROKEN.
+ */
+static int mvnet_rx_pop_segments(MvnetDevice *n, const MvnetGso *g,
+                                 unsigned *nrx)
+{
+    unsigned room = MIN(n->vq[MVNET_RX_QUEUE].cfg.num, MVNET_QUEUE_MAX);
+    unsigned hdr_len = mvnet_hdr_len(n), used = 0;
+    int r;
+
+    if (g->nseg > room) {
+        n->stats[MVNET_RX_QUEUE].errors++;
+        return MVNET_DONE;
+    }
+    mvnet_rx_chains_reserve(n, room);
+    for (unsigned i = 0; i < g->nseg; used += nrx[i], i++) {
+        r = mvnet_rx_pop(n, hdr_len + mvnet_gso_seg_len(g, i),
+                         &n->rx_chains[used], room - used, &nrx[i]);
+        if (r != MVNET_FRAME) {
+            mvnet_unpop_rx(n, n->rx_chains, used);
+            return r;
+        }
+    }
+    return MVNET_FRAME;
+}
+
+/*
+ * Deliver the segments of @g (n->tx_frame) into the chains popped for
+ * them, @nrx[i] for segment i: each a frame of its own, its checksum left
+ * to the receiver (GUEST_CSUM) or done here.
+ */
+static int mvnet_loop_segments(MvnetDevice *n, const MvnetGso *g,
+                               const unsigned *nrx)
+{
+    bool csum = n->guest_offloads & (1ULL << VIRTIO_NET_F_GUEST_CSUM);
+    unsigned hdr_len = mvnet_hdr_len(n), first = 0;
+    int r;
+
+    for (unsigned i = 0; i < g->nseg; first += nrx[i], i++) {
+        VringChain *c = &n->rx_chains[first];
+        uint64_t seg_len = mvnet_gso_seg_len(g, i);
+        struct virtio_net_hdr h;
+
+        mvnet_gso_segment(g, n->tx_frame, i, n->seg_frame, &h);
+        if (!csum) {
+            mvnet_offload_csum(n->seg_frame, seg_len, &h);
+            memset(&h, 0, sizeof(h));
+        }
+        r = mvnet_rx_write(n, c, nrx[i], &h, n->seg_frame, seg_len);
+        if (r < 0) {
+            mvnet_set_broken(n, MVNET_RX_QUEUE, -r);
+            return MVNET_BROKEN;
+        }
+        if (mvnet_rx_push(n, c, nrx[i], hdr_len + seg_len) != MVNET_DONE) {
+            return MVNET_BROKEN;
+        }
+    }
+    return MVNET_DONE;
+}
+
+/*
+ * Loop a TSO frame (@len bytes, header included) the receiver does not
+ * take: cut it into segments.  All their receive chains are popped first,
+ * so that the frame goes whole or waits whole.
+ */
+static int mvnet_loop_tso(MvnetDevice *n, uint64_t len)
+{
+    Vring *tx = &n->vq[MVNET_TX_QUEUE].ring;
+    unsigned hdr_len = mvnet_hdr_len(n);
+    int64_t got = vring_chain_read(tx, &n->tx_chain, hdr_len, n->tx_frame,
+                                   len - hdr_len);
+    g_autofree unsigned *nrx = NULL;
+    const char *why;
+    MvnetGso g;
+    int r;
+
+    if (got != len - hdr_len) {
+        mvnet_set_broken(n, MVNET_TX_QUEUE, got < 0 ? -got : VRING_ERR_MEM);
+        return MVNET_BROKEN;
+    }
+    why = mvnet_gso_plan(n->tx_frame, got, &n->tx_hdr, &g);
+    if (why) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: transmitted %s\n",
+                      mvnet_name(n), why);
+        n->stats[MVNET_TX_QUEUE].errors++;
+        return mvnet_tx_complete(n);
+    }
+    nrx = g_new(unsigned, g.nseg);
+    r = mvnet_rx_pop_segments(n, &g, nrx);
+    if (r == MVNET_WAIT_RX) {
+        vring_unpop(tx, &n->tx_chain);
+        return r;
+    } else if (r == MVNET_FRAME) {
+        r = mvnet_loop_segments(n, &g, nrx);
+        n->stats[MVNET_TX_QUEUE].packets++;
+        n->stats[MVNET_TX_QUEUE].bytes += got;
+    }
+    return r == MVNET_BROKEN ? r : mvnet_tx_complete(n);
 }
 
 /* Move one transmitted frame into receive buffers; returns MVNET_*. */
@@ -551,6 +682,7 @@ static int mvnet_loop_one(MvnetDevice *n)
 {
     MdevVq *tx = &n->vq[MVNET_TX_QUEUE];
     struct virtio_net_hdr rxh;
+    MvnetRxHow how;
     unsigned nrx;
     uint64_t len;
     int r;
@@ -559,7 +691,11 @@ static int mvnet_loop_one(MvnetDevice *n)
     if (r != MVNET_FRAME) {
         return r;
     }
-    r = mvnet_rx_pop(n, len, &nrx);
+    how = mvnet_offload_rx_hdr(&n->tx_hdr, n->guest_offloads, &rxh);
+    if (how == MVNET_RX_SEGMENT) {
+        return mvnet_loop_tso(n, len);
+    }
+    r = mvnet_rx_pop(n, len, n->rx_chains, MVNET_MAX_RX_CHAINS, &nrx);
     if (r == MVNET_WAIT_RX) {
         vring_unpop(&tx->ring, &n->tx_chain);
         return r;
@@ -568,13 +704,13 @@ static int mvnet_loop_one(MvnetDevice *n)
     } else if (r == MVNET_BROKEN) {
         return r;
     }
-    r = mvnet_offload_rx_hdr(&n->tx_hdr, n->guest_offloads, &rxh)
-        ? mvnet_loop_copy(n, nrx, len, &rxh) : mvnet_loop_csum(n, nrx, len);
+    r = how == MVNET_RX_AS_IS ? mvnet_loop_copy(n, nrx, len, &rxh)
+                              : mvnet_loop_csum(n, nrx, len);
     if (r < 0) {
         mvnet_set_broken(n, MVNET_RX_QUEUE, -r);
         return MVNET_BROKEN;
     }
-    if (mvnet_rx_push(n, nrx, len) != MVNET_DONE) {
+    if (mvnet_rx_push(n, n->rx_chains, nrx, len) != MVNET_DONE) {
         return MVNET_BROKEN;
     }
     n->stats[MVNET_TX_QUEUE].packets++;
@@ -665,7 +801,8 @@ static ssize_t mvnet_receive(NetClientState *nc, const uint8_t *buf,
     if (!mvnet_rx_filter_accept(&n->rxf, n->mac.a, buf, size)) {
         return size;                    /* not for us */
     }
-    r = mvnet_rx_pop(n, mvnet_hdr_len(n) + size, &nrx);
+    r = mvnet_rx_pop(n, mvnet_hdr_len(n) + size, n->rx_chains,
+                     MVNET_MAX_RX_CHAINS, &nrx);
     if (r == MVNET_WAIT_RX) {
         n->rx_waiting = true;
         if (vring_enable_notify_since(ring, &n->rx_mark)) {
@@ -674,10 +811,11 @@ static ssize_t mvnet_receive(NetClientState *nc, const uint8_t *buf,
         return 0;
     }
     if (r == MVNET_FRAME) {
-        r = mvnet_rx_write(n, nrx, buf, size);
+        r = mvnet_rx_write(n, n->rx_chains, nrx, NULL, buf, size);
         if (r < 0) {
             mvnet_set_broken(n, MVNET_RX_QUEUE, -r);
-        } else if (mvnet_rx_push(n, nrx, mvnet_hdr_len(n) + size) ==
+        } else if (mvnet_rx_push(n, n->rx_chains, nrx,
+                                 mvnet_hdr_len(n) + size) ==
                    MVNET_DONE) {
             mvnet_notify(n, MVNET_RX_QUEUE);
         }
@@ -1239,7 +1377,8 @@ static uint32_t mvnet_get_vq_align(MdevDevice *mdev)
 
 /*
  * What is offered: the switched-on features, control ones only with
- * CTRL_VQ; offloads only in loopback (a netdev would need vnet headers).
+ * CTRL_VQ; offloads only in loopback (a netdev would need vnet headers)
+ * and with what they need.
  */
 static uint64_t mvnet_offered(MvnetDevice *n)
 {
@@ -1251,7 +1390,7 @@ static uint64_t mvnet_offered(MvnetDevice *n)
     if (!(f & (1ULL << VIRTIO_NET_F_CTRL_VQ))) {
         f &= ~MVNET_CTRL_FEATURES;
     }
-    return f;
+    return mvnet_offload_offerable(f);
 }
 
 static uint64_t mvnet_get_features(MdevDevice *mdev)
@@ -1262,6 +1401,7 @@ static uint64_t mvnet_get_features(MdevDevice *mdev)
 static int mvnet_set_features(MdevDevice *mdev, uint64_t features)
 {
     MvnetDevice *n = to_mvnet(mdev);
+    const char *why;
 
     if (features & ~mvnet_offered(n)) {
         qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: driver features 0x%" PRIx64
@@ -1274,6 +1414,12 @@ static int mvnet_set_features(MdevDevice *mdev, uint64_t features)
         !(features & (1ULL << VIRTIO_NET_F_CTRL_VQ))) {
         qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: driver features 0x%" PRIx64
                       " need CTRL_VQ\n", mvnet_name(n), features);
+        return -EINVAL;
+    }
+    why = mvnet_offload_check_features(features);
+    if (why) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: driver features 0x%" PRIx64
+                      ": %s\n", mvnet_name(n), features, why);
         return -EINVAL;
     }
     n->features = features;
@@ -1874,12 +2020,11 @@ static void mvnet_device_init(Object *obj)
     n->host_features = MVNET_FEATURES;
     vring_chain_init(&n->tx_chain, MVNET_QUEUE_MAX);
     vring_chain_init(&n->ctrl_chain, MVNET_QUEUE_MAX);
-    n->rx_chains = g_new(VringChain, MVNET_MAX_RX_CHAINS);
+    n->rx_chains = g_new0(VringChain, MVNET_QUEUE_MAX);
+    mvnet_rx_chains_reserve(n, MVNET_MAX_RX_CHAINS);
     n->tx_frame = g_malloc(MVNET_MAX_FRAME);
+    n->seg_frame = g_malloc(MVNET_MAX_FRAME);
     mvnet_rx_filter_reset(&n->rxf);
-    for (unsigned i = 0; i < MVNET_MAX_RX_CHAINS; i++) {
-        vring_chain_init(&n->rx_chains[i], MVNET_QUEUE_MAX);
-    }
 }
 
 static void mvnet_device_finalize(Object *obj)
@@ -1907,9 +2052,10 @@ static void mvnet_device_finalize(Object *obj)
     g_free(n->name);
     g_free(n->netdev);
     g_free(n->tx_frame);
+    g_free(n->seg_frame);
     vring_chain_free(&n->tx_chain);
     vring_chain_free(&n->ctrl_chain);
-    for (unsigned i = 0; i < MVNET_MAX_RX_CHAINS; i++) {
+    for (unsigned i = 0; i < n->rx_chains_n; i++) {
         vring_chain_free(&n->rx_chains[i]);
     }
     g_free(n->rx_chains);
@@ -2046,6 +2192,18 @@ static const VirtioMdevProp mvnet_form_props[] = {
                                   "only)", true),
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("ctrl-guest-offloads", "Offer "
                                   "CTRL_GUEST_OFFLOADS (loopback only)", true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("host-tso4", "Offer HOST_TSO4 (loopback "
+                                  "only)", true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("host-tso6", "Offer HOST_TSO6 (loopback "
+                                  "only)", true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("host-ecn", "Offer HOST_ECN (loopback "
+                                  "only)", true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("guest-tso4", "Offer GUEST_TSO4 (loopback "
+                                  "only)", true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("guest-tso6", "Offer GUEST_TSO6 (loopback "
+                                  "only)", true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("guest-ecn", "Offer GUEST_ECN (loopback "
+                                  "only)", true),
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("adaptive-coal", "Moderate interrupts "
                                   "where that batches frames", true),
     { }

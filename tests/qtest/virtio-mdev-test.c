@@ -2333,6 +2333,268 @@ static void test_csum_netdev(void)
     qtest_quit(qts);
 }
 
+/* ---- TCP segmentation offload ---- */
+
+#define TSO_FEATURES    (CSUM_FEATURES | F(VIRTIO_NET_F_MRG_RXBUF) | \
+                         F(VIRTIO_NET_F_HOST_TSO4) | \
+                         F(VIRTIO_NET_F_HOST_TSO6) | \
+                         F(VIRTIO_NET_F_HOST_ECN) | \
+                         F(VIRTIO_NET_F_GUEST_TSO4) | \
+                         F(VIRTIO_NET_F_GUEST_TSO6) | \
+                         F(VIRTIO_NET_F_GUEST_ECN))
+#define TSO_PAYLOAD     4000
+#define TSO_MSS         1000
+#define TSO_SEQ         0x01020304u
+#define TCP_FIN_PSH_ACK 0x19
+#define TCP_CWR         0x80
+
+typedef struct TsoFrame {
+    bool v6;
+    unsigned l4, len;
+    uint8_t f[14 + 40 + 20 + TSO_PAYLOAD];
+} TsoFrame;
+
+/* A TCP frame of TSO_PAYLOAD bytes over IPv4 or IPv6, as a stack sends it */
+static void tso_frame(TsoFrame *t, bool v6, uint8_t flags)
+{
+    uint8_t *ip = t->f + 14, *tcp;
+
+    t->v6 = v6;
+    t->l4 = 14 + (v6 ? 40 : 20);
+    t->len = t->l4 + 20 + TSO_PAYLOAD;
+    tcp = t->f + t->l4;
+    frame_fill(t->f, t->len, 77);
+    stw_be_p(t->f + 12, v6 ? 0x86dd : 0x0800);
+    if (v6) {
+        ip[0] = 0x60;
+        stw_be_p(ip + 4, 20 + TSO_PAYLOAD);
+        ip[6] = 6;
+    } else {
+        ip[0] = 0x45;
+        stw_be_p(ip + 2, 20 + 20 + TSO_PAYLOAD);
+        stw_be_p(ip + 4, 0x4000);
+        ip[9] = 6;
+    }
+    stl_be_p(tcp + 4, TSO_SEQ);
+    tcp[12] = 5 << 4;
+    tcp[13] = flags;
+}
+
+/* The folded pseudo-header sum of @t's TCP segment of @tcp_len bytes. */
+static uint16_t tcp_pseudo(const uint8_t *f, const TsoFrame *t,
+                           unsigned tcp_len)
+{
+    const uint8_t *ip = f + 14;
+
+    return fold16(t->v6 ? sum16(ip + 8, 32, 6 + tcp_len)
+                        : sum16(ip + 12, 8, 6 + tcp_len));
+}
+
+/* Transmit @t with a TSO header (@gso_type); the frame goes in @slot. */
+static void tso_send(Dev *d, const TsoFrame *t, uint8_t gso_type)
+{
+    g_autofree uint8_t *b = g_malloc0(HDR_LEN + t->len);
+    uint64_t txb = dev_alloc(d, HDR_LEN + t->len);
+
+    b[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    b[1] = gso_type;
+    stw_le_p(b + 2, t->l4 + 20);
+    stw_le_p(b + 4, TSO_MSS);
+    stw_le_p(b + 6, t->l4);
+    stw_le_p(b + 8, 16);
+    memcpy(b + HDR_LEN, t->f, t->len);
+    qtest_memwrite(d->qts, txb, b, HDR_LEN + t->len);
+    put_desc(d, &d->tx, d->tx.avail_idx % QSZ, txb, HDR_LEN + t->len, 0, 0);
+    avail_push(d, &d->tx, d->tx.avail_idx % QSZ);
+    kick(d, &d->tx);
+}
+
+/* Post @n receive buffers of 2048 bytes; their addresses by ring slot. */
+static void tso_post(Dev *d, uint64_t *bufs, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        uint16_t slot = d->rx.avail_idx % QSZ;
+
+        bufs[slot] = post_rx(d, slot, 2048);
+    }
+}
+
+/* Read used receive entry @i: its buffer's bytes, @len of them. */
+static uint8_t *tso_used(Dev *d, const uint64_t *bufs, uint16_t i,
+                         uint32_t *len)
+{
+    uint32_t id;
+    uint8_t *b;
+
+    used_elem(d, &d->rx, i, &id, len);
+    g_assert_cmpuint(id, <, QSZ);
+    b = g_malloc(*len);
+    qtest_memread(d->qts, bufs[id], b, *len);
+    return b;
+}
+
+/* The frame came back whole, in @nbuf buffers from used entry @first. */
+static void tso_expect_whole(Dev *d, const uint64_t *bufs, uint16_t first,
+                             const TsoFrame *t, uint8_t gso_type)
+{
+    g_autofree uint8_t *all = g_malloc0(HDR_LEN + t->len);
+    size_t off = 0;
+    uint16_t nbuf;
+
+    for (uint16_t i = first; off < HDR_LEN + t->len; i++) {
+        uint32_t len;
+        g_autofree uint8_t *b = tso_used(d, bufs, i, &len);
+
+        g_assert_cmpuint(off + len, <=, HDR_LEN + t->len);
+        memcpy(all + off, b, len);
+        off += len;
+    }
+    nbuf = lduw_le_p(all + 10);
+    g_assert_cmpuint(nbuf, ==, DIV_ROUND_UP(HDR_LEN + t->len, 2048));
+    g_assert_cmpuint(all[0], ==, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    g_assert_cmpuint(all[1], ==, gso_type);
+    g_assert_cmpuint(lduw_le_p(all + 4), ==, TSO_MSS);
+    g_assert_cmpuint(lduw_le_p(all + 6), ==, t->l4);
+    g_assert_cmpmem(all + HDR_LEN, t->len, t->f, t->len);
+}
+
+/*
+ * The frame came back as TSO_PAYLOAD / TSO_MSS segments from used entry
+ * @first, each a frame of its own with its lengths, IPv4 id and header
+ * checksum, sequence number and flags fixed, and its TCP checksum left to
+ * the receiver (@partial) or done.
+ */
+static void tso_expect_segments(Dev *d, const uint64_t *bufs, uint16_t first,
+                                const TsoFrame *t, bool partial)
+{
+    unsigned nseg = TSO_PAYLOAD / TSO_MSS, hdr = t->l4 + 20;
+
+    for (unsigned i = 0; i < nseg; i++) {
+        uint32_t len;
+        g_autofree uint8_t *b = tso_used(d, bufs, first + i, &len);
+        uint8_t *f = b + HDR_LEN, *ip = f + 14, *tcp = f + t->l4;
+        uint8_t want_flags = t->f[t->l4 + 13];
+
+        g_assert_cmpuint(len, ==, HDR_LEN + hdr + TSO_MSS);
+        g_assert_cmpuint(lduw_le_p(b + 10), ==, 1);
+        g_assert_cmpuint(b[1], ==, VIRTIO_NET_HDR_GSO_NONE);
+        g_assert_cmpmem(f, 14, t->f, 14);
+        g_assert_cmpmem(f + hdr, TSO_MSS, t->f + hdr + i * TSO_MSS, TSO_MSS);
+        if (t->v6) {
+            g_assert_cmpuint(lduw_be_p(ip + 4), ==, 20 + TSO_MSS);
+        } else {
+            g_assert_cmpuint(lduw_be_p(ip + 2), ==, 40 + TSO_MSS);
+            g_assert_cmpuint(lduw_be_p(ip + 4), ==, 0x4000 + i);
+            g_assert_cmpuint(fold16(sum16(ip, 20, 0)), ==, 0xffff);
+        }
+        g_assert_cmphex(ldl_be_p(tcp + 4), ==, TSO_SEQ + i * TSO_MSS);
+        if (i) {
+            want_flags &= ~TCP_CWR;
+        }
+        if (i + 1 < nseg) {
+            want_flags &= ~(0x01 | 0x08);
+        }
+        g_assert_cmphex(tcp[13], ==, want_flags);
+        if (partial) {
+            g_assert_cmpuint(b[0], ==, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+            g_assert_cmpuint(lduw_le_p(b + 6), ==, t->l4);
+            g_assert_cmpuint(lduw_le_p(b + 8), ==, 16);
+            g_assert_cmphex(lduw_be_p(tcp + 16), ==,
+                            tcp_pseudo(f, t, 20 + TSO_MSS));
+        } else {
+            g_assert_cmpuint(b[0], ==, 0);
+            g_assert_cmphex(fold16(sum16(tcp, 20 + TSO_MSS,
+                                         tcp_pseudo(f, t, 20 + TSO_MSS))),
+                            ==, 0xffff);
+        }
+    }
+}
+
+/* Loop @t once; check it came back whole or cut, as @how says. */
+static void tso_loop(Dev *d, const TsoFrame *t, uint8_t gso_type,
+                     const char *how)
+{
+    uint64_t bufs[QSZ];
+    uint16_t first = used_idx(d, &d->rx), tx_was = d->tx.avail_idx;
+    unsigned nseg = TSO_PAYLOAD / TSO_MSS;
+    unsigned want = strcmp(how, "whole")
+                    ? nseg : DIV_ROUND_UP(HDR_LEN + t->len, 2048);
+
+    /* Back-pressure: one buffer short, nothing arrives; then it does. */
+    tso_post(d, bufs, want - 1);
+    tso_send(d, t, gso_type);
+    g_assert_true(stays_unused(d, &d->rx, first + 1));
+    tso_post(d, bufs, 1);
+    kick(d, &d->rx);
+    g_assert_true(wait_used(d, &d->tx, tx_was + 1));
+    g_assert_true(wait_used(d, &d->rx, first + want));
+    if (!strcmp(how, "whole")) {
+        tso_expect_whole(d, bufs, first, t, gso_type);
+    } else {
+        tso_expect_segments(d, bufs, first, t, !strcmp(how, "partial"));
+    }
+}
+
+/*
+ * HOST_TSO4/TSO6/ECN in loopback: a 4000-byte TCP frame with gso_size
+ * 1000 reaches a receiver that takes it (GUEST_TSO4/TSO6/ECN on) whole,
+ * its header intact; one that does not gets four segments, checksums
+ * left to it with GUEST_CSUM or done.  Frames wait whole for receive
+ * buffers.  Headers that cannot be cut are errors the device goes on
+ * after; features without what they need are refused.
+ */
+static void test_tso(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0 "
+                            "-device virtio-mdev-net,id=n1,guest-csum=off");
+    uint64_t f, csum = F(VIRTIO_NET_F_GUEST_CSUM);
+    TsoFrame t4, t6, ecn;
+    TQueue cq;
+    Dev d, d1;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    dev_init(&d1, qts, "/machine/peripheral/n1");
+    g_assert_cmphex(dev_negotiate(&d, BASE_FEATURES |
+                                  F(VIRTIO_NET_F_GUEST_TSO4)) &
+                    VIRTIO_CONFIG_S_FEATURES_OK, ==, 0);
+    wr(&d1, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+    f = rd(&d1, VIRTIO_MMIO_DEVICE_FEATURES);
+    g_assert_cmphex(f & (F(VIRTIO_NET_F_GUEST_TSO4) |
+                         F(VIRTIO_NET_F_GUEST_TSO6) |
+                         F(VIRTIO_NET_F_GUEST_ECN)), ==, 0);
+    g_assert_true(f & F(VIRTIO_NET_F_HOST_TSO4));
+
+    dev_start(&d, TSO_FEATURES);
+    queue_setup(&d, &cq, 2);
+    tso_frame(&t4, false, TCP_FIN_PSH_ACK);
+    tso_frame(&t6, true, TCP_FIN_PSH_ACK);
+    tso_frame(&ecn, false, TCP_CWR | TCP_FIN_PSH_ACK);
+    tso_loop(&d, &t4, VIRTIO_NET_HDR_GSO_TCPV4, "whole");
+    tso_loop(&d, &t6, VIRTIO_NET_HDR_GSO_TCPV6, "whole");
+    tso_loop(&d, &ecn, VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN,
+             "whole");
+
+    /* Receive offloads off (as Linux for ethtool -K eth0 gro-hw off) */
+    g_assert_cmpuint(set_offloads(&d, &cq, csum | F(VIRTIO_NET_F_GUEST_TSO4)),
+                     ==, VIRTIO_NET_OK);
+    tso_loop(&d, &ecn, VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN,
+             "partial");
+    tso_loop(&d, &t6, VIRTIO_NET_HDR_GSO_TCPV6, "partial");
+    g_assert_cmpuint(set_offloads(&d, &cq, 0), ==, VIRTIO_NET_OK);
+    tso_loop(&d, &t4, VIRTIO_NET_HDR_GSO_TCPV4, "complete");
+    tso_loop(&d, &t6, VIRTIO_NET_HDR_GSO_TCPV6, "complete");
+    g_assert_cmpuint(stat_of(&d, "rx-stats", "packets"), ==, 3 + 4 * 4);
+    g_assert_cmpuint(stat_of(&d, "tx-stats", "packets"), ==, 3 + 4);
+
+    /* An IPv6 frame sent as TCPv4 cannot be cut: an error, no frame. */
+    tso_send(&d, &t6, VIRTIO_NET_HDR_GSO_TCPV4);
+    g_assert_true(wait_used(&d, &d.tx, d.tx.avail_idx));
+    g_assert_cmpuint(stat_of(&d, "tx-stats", "errors"), ==, 1);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
+                     ==, 0);
+    qtest_quit(qts);
+}
+
 static void test_switches(void)
 {
     QTestState *qts = start("-device virtio-mdev-net,id=n0,mrg-rxbuf=off,"
@@ -3162,6 +3424,7 @@ static void add_machine_tests(const char *m)
         { "adaptive-coal/driver-set", test_adaptive_coal_driver },
         { "csum", test_csum },
         { "csum/netdev", test_csum_netdev },
+        { "tso", test_tso },
         { "announce-migrated", test_announce_migrated },
         { "netdev-backpressure", test_netdev_backpressure },
         { "net-filters", test_net_filters },
