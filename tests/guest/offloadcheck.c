@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * offloadcheck: in-guest check of a loopback NIC's checksum offload.
+ * offloadcheck: in-guest check of a loopback NIC's offloads.
  *
  * Sends COUNT frames through an AF_PACKET socket with a virtio-net header
- * (PACKET_VNET_HDR) that leaves a checksum to the NIC (NEEDS_CSUM: the
- * 16-bit field at START + 6 holds a partial sum, the rest from START to
- * the end is to be added), one at a time, sizes spread up to the MTU, and
- * checks each frame that comes back:
+ * (PACKET_VNET_HDR), one at a time, and checks what comes back through
+ * the driver.  Checksum offload: each frame leaves its checksum to the NIC
+ * (NEEDS_CSUM: the 16-bit field at START + 6 holds a partial sum, the rest
+ * from START to the end is to be added), sizes spread up to the MTU:
  *
  *   -e partial   (the receiver takes the request, GUEST_CSUM): the header
  *                says NEEDS_CSUM with the same start and offset, and the
@@ -14,18 +14,31 @@
  *   -e complete  (it does not): the header asks nothing, the checksum is
  *                right, and every other byte is as sent.
  *
+ * TCP segmentation offload: each frame is an IPv4/TCP frame of 8000 to
+ * 58000 payload bytes handed over whole (gso_type TCPv4, gso_size 1448),
+ * as the kernel's TCP stack does:
+ *
+ *   -e whole     (the receiver takes TSO, GUEST_TSO4): it comes back as one
+ *                frame, its TSO header intact, as sent;
+ *   -e segments  (it does not, and the stack does not merge: GRO off): it
+ *                comes back as 1448-byte segments with consecutive
+ *                sequence numbers that hold the payload.
+ *
  * Prints one machine-readable line and exits 0 only when every frame came
  * back as expected:
  *
  *   OFFLOADCHECK iface=eth0 expect=partial sent=N intact=N bad=N lost=N
  *
- * Usage: offloadcheck [-i IFACE] [-n COUNT] -e partial|complete
+ * Usage: offloadcheck [-i IFACE] [-n COUNT]
+ *                     -e partial|complete|whole|segments
  */
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
 #include <linux/virtio_net.h>
 #include <net/if.h>
 #include <poll.h>
@@ -45,6 +58,10 @@
 #define OC_OFFSET       6               /* the field, as in UDP */
 #define OC_MIN          (OC_START + 8)
 #define OC_TIMEOUT_MS   2000
+
+#define TSO_MSS         1448
+#define TSO_L4          (ETH_HLEN + 20)
+#define TSO_HDR         (TSO_L4 + 20)
 
 enum { OC_INTACT, OC_BAD, OC_LOST };
 
@@ -130,20 +147,153 @@ static bool frame_ok(const struct virtio_net_hdr *h, uint8_t *got, size_t n,
     return !memcmp(got, want, len);
 }
 
+/* TSO frame @seq's payload length and byte @i of it */
+static unsigned tso_payload(uint32_t seq)
+{
+    return 8000 + (seq * 7919u) % 50001;
+}
+
+static uint8_t tso_byte(uint32_t seq, unsigned i)
+{
+    return (uint8_t)(seq * 17u + i * 13u + (i >> 9));
+}
+
+/* An IPv4/TCP frame, checksum field holding the pseudo-header's sum. */
+static unsigned build_tso(uint8_t *f, const uint8_t *mac, uint32_t seq)
+{
+    unsigned payload = tso_payload(seq), len = TSO_HDR + payload;
+    uint8_t *ip = f + ETH_HLEN, *tcp = f + TSO_L4;
+
+    memset(f, 0, TSO_HDR);
+    memcpy(f, mac, ETH_ALEN);
+    memcpy(f + ETH_ALEN, mac, ETH_ALEN);
+    f[12] = ETH_P_IP >> 8;
+    f[13] = ETH_P_IP & 0xff;
+    ip[0] = 0x45;
+    ip[2] = (40 + payload) >> 8;
+    ip[3] = (40 + payload) & 0xff;
+    ip[4] = seq >> 8;
+    ip[5] = seq & 0xff;
+    ip[6] = 0x40;                       /* don't fragment */
+    ip[8] = 64;
+    ip[9] = IPPROTO_TCP;
+    put_be32(ip + 12, 0xc0000201);      /* 192.0.2.1 -> 192.0.2.2 */
+    put_be32(ip + 16, 0xc0000202);
+    ip[10] = ~csum_add(ip, 20, 0) >> 8;
+    ip[11] = ~csum_add(ip, 20, 0) & 0xff;
+    tcp[0] = 40000 >> 8;
+    tcp[1] = 40000 & 0xff;
+    tcp[3] = 9;
+    put_be32(tcp + 4, seq << 16);
+    tcp[12] = 5 << 4;
+    tcp[13] = 0x18;                     /* PSH, ACK */
+    tcp[14] = tcp[15] = 0xff;
+    for (unsigned i = 0; i < payload; i++) {
+        f[TSO_HDR + i] = tso_byte(seq, i);
+    }
+    tcp[16] = csum_add(ip + 12, 8, IPPROTO_TCP + 20 + payload) >> 8;
+    tcp[17] = csum_add(ip + 12, 8, IPPROTO_TCP + 20 + payload) & 0xff;
+    return len;
+}
+
+/* Frame @seq came back whole: its TSO header and every byte as sent. */
+static bool tso_whole_ok(const struct virtio_net_hdr *h, const uint8_t *got,
+                         size_t n, const uint8_t *mac, uint32_t seq)
+{
+    static uint8_t want[65536];
+    unsigned len = build_tso(want, mac, seq);
+
+    return n == len && h->gso_type == VIRTIO_NET_HDR_GSO_TCPV4 &&
+           h->gso_size == TSO_MSS && !memcmp(got, want, len);
+}
+
+/*
+ * One segment of frame @seq: the payload bytes it holds, in order from
+ * *@next; false when it is not one (no TSO header, too long, wrong bytes).
+ */
+static bool tso_segment_ok(const struct virtio_net_hdr *h, const uint8_t *got,
+                           size_t n, uint32_t seq, unsigned *next)
+{
+    unsigned payload = tso_payload(seq), off, len;
+
+    if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE || n < TSO_HDR ||
+        n > TSO_HDR + TSO_MSS) {
+        return false;
+    }
+    off = get_be32(got + TSO_L4 + 4) - (seq << 16);
+    len = n - TSO_HDR;
+    if (off != *next || off + len > payload ||
+        ((got[ETH_HLEN + 2] << 8) | got[ETH_HLEN + 3]) != 40 + len) {
+        return false;
+    }
+    for (unsigned i = 0; i < len; i++) {
+        if (got[TSO_HDR + i] != tso_byte(seq, off + i)) {
+            return false;
+        }
+    }
+    *next += len;
+    return true;
+}
+
+/* Send TSO frame @seq; wait for it whole or in segments. */
+static int tso_round(int fd, uint8_t *buf, const uint8_t *mac, uint32_t seq,
+                     bool whole)
+{
+    struct virtio_net_hdr h = {
+        .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+        .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+        .hdr_len = TSO_HDR,
+        .gso_size = TSO_MSS,
+        .csum_start = TSO_L4,
+        .csum_offset = 16,
+    };
+    unsigned len = build_tso(buf, mac, seq), next = 0;
+    struct iovec iov[2] = { { &h, sizeof(h) }, { buf, len } };
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+    if (writev(fd, iov, 2) != (ssize_t)(sizeof(h) + len)) {
+        perror("offloadcheck: send");
+        return -1;
+    }
+    iov[1].iov_len = 65536;
+    while (next < tso_payload(seq)) {
+        ssize_t r;
+        size_t n;
+
+        if (poll(&pfd, 1, OC_TIMEOUT_MS) <= 0) {
+            return next ? OC_BAD : OC_LOST;
+        }
+        r = readv(fd, iov, 2);
+        if (r < (ssize_t)(sizeof(h) + TSO_HDR) ||
+            get_be32(buf + TSO_L4 + 4) >> 16 != seq) {
+            continue;       /* not ours, or a late one */
+        }
+        n = r - sizeof(h);
+        if (whole) {
+            return tso_whole_ok(&h, buf, n, mac, seq) ? OC_INTACT : OC_BAD;
+        }
+        if (!tso_segment_ok(&h, buf, n, seq, &next)) {
+            return OC_BAD;
+        }
+    }
+    return OC_INTACT;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: offloadcheck [-i IFACE] [-n COUNT] "
-            "-e partial|complete\n");
+            "-e partial|complete|whole|segments\n");
     exit(2);
 }
 
-static int open_socket(const char *iface, uint8_t *mac, unsigned *max)
+static int open_socket(const char *iface, uint16_t proto, uint8_t *mac,
+                       unsigned *max)
 {
     struct sockaddr_ll sll = { 0 };
     struct ifreq ifr = { 0 };
     int one = 1, fd;
 
-    fd = socket(AF_PACKET, SOCK_RAW, htons(OC_ETHERTYPE));
+    fd = socket(AF_PACKET, SOCK_RAW, htons(proto));
     if (fd < 0) {
         perror("offloadcheck: socket");
         return -1;
@@ -154,7 +304,7 @@ static int open_socket(const char *iface, uint8_t *mac, unsigned *max)
         return -1;
     }
     sll.sll_family = AF_PACKET;
-    sll.sll_protocol = htons(OC_ETHERTYPE);
+    sll.sll_protocol = htons(proto);
     sll.sll_ifindex = ifr.ifr_ifindex;
     if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0 ||
         ioctl(fd, SIOCGIFMTU, &ifr) < 0) {
@@ -228,6 +378,7 @@ int main(int argc, char **argv)
     static uint8_t buf[65536];
     uint8_t mac[ETH_ALEN];
     unsigned max;
+    bool tso;
     int c, fd;
 
     while ((c = getopt(argc, argv, "i:n:e:")) != -1) {
@@ -238,20 +389,26 @@ int main(int argc, char **argv)
         default: usage();
         }
     }
-    if (!expect || (strcmp(expect, "partial") && strcmp(expect, "complete"))) {
+    tso = expect && (!strcmp(expect, "whole") || !strcmp(expect, "segments"));
+    if (!expect || (!tso && strcmp(expect, "partial") &&
+                    strcmp(expect, "complete"))) {
         usage();
     }
-    fd = open_socket(iface, mac, &max);
+    fd = open_socket(iface, tso ? ETH_P_IP : OC_ETHERTYPE, mac, &max);
     if (fd < 0) {
         return 2;
     }
     for (uint32_t seq = 0; seq < count; seq++) {
         int r;
 
-        if (!send_frame(fd, buf, mac, seq, frame_len(seq, max))) {
+        if (tso) {
+            r = tso_round(fd, buf, mac, seq, !strcmp(expect, "whole"));
+        } else if (!send_frame(fd, buf, mac, seq, frame_len(seq, max))) {
             return 2;
+        } else {
+            r = receive_frame(fd, buf, mac, seq, max,
+                              !strcmp(expect, "partial"));
         }
-        r = receive_frame(fd, buf, mac, seq, max, !strcmp(expect, "partial"));
         if (r < 0) {
             return 2;
         }

@@ -504,6 +504,18 @@ def check_offload(case, res):
     return []
 
 
+def check_features(case, res):
+    """What is wrong with the offload features a guest set (lc_features:
+    ethtool -K) and read back."""
+    if not res:
+        return ['the guest did not set its offload features']
+    kv = parse_kv(res)
+    want = dict(f.split('=') for f in case.guest_opts['lc_features'].split(','))
+    bad = ['%s=%s' % (k, kv.get(k)) for k in want if kv.get(k) != want[k]]
+    return ['features read back %s, set %s' % (' '.join(bad), want)
+            ] if bad else []
+
+
 def check_disk(case, disk, res, find, driver):
     """What is wrong with the disk lines of a guest (GUEST-DISK and
     GUEST-DISKCHECK)."""
@@ -710,6 +722,8 @@ def run_case(case, args, echo=None, hook=None):
         errors += check_coal(case, first('GUEST-COAL'), first('GUEST-IRQS'))
     if case.net and 'lc_offload' in case.guest_opts:
         errors += check_offload(case, first('OFFLOADCHECK'))
+    if case.net and 'lc_features' in case.guest_opts:
+        errors += check_features(case, first('GUEST-FEATURES'))
     if case.blk:
         errors += check_disk(case, first('GUEST-DISK '),
                              first('GUEST-DISKCHECK '), find, driver)
@@ -926,6 +940,14 @@ def all_cases():
         Case('mdev', 'x86_64-q35', 'csum-device', 'guest-csum=off',
              features_off=net_bits('GUEST_CSUM'),
              guest_opts={'lc_offload': 'complete'}),
+        # TCP segmentation offload (HOST_TSO4): a TSO frame comes back whole
+        # (GUEST_TSO4), or cut by the device once the guest turned its
+        # receive offloads off (ethtool -K: GUEST_OFFLOADS_SET) and GRO
+        Case('mdev', 'aarch64-virt-dt', 'tso',
+             guest_opts={'lc_offload': 'whole'}),
+        Case('mdev', 'x86_64-microvm', 'tso-segments',
+             guest_opts={'lc_offload': 'segments',
+                         'lc_features': 'rx-gro-hw=off,rx-gro=off'}),
         # a network backend (netdev=): frames loop through QEMU's net layer
         Case('mdev', 'aarch64-virt-dt', 'netdev', netdev=True),
         Case('mdev', 'x86_64-q35', 'netdev', netdev=True),
