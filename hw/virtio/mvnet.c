@@ -83,7 +83,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(MvnetDevice, MVNET_DEVICE)
      (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | (1ULL << VIRTIO_F_RING_PACKED) | \
      (1ULL << VIRTIO_NET_F_CTRL_RX_EXTRA) | \
      (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE) | \
-     (1ULL << VIRTIO_NET_F_NOTF_COAL) | MVNET_OFFLOAD_FEATURES)
+     (1ULL << VIRTIO_NET_F_NOTF_COAL) | MVNET_OFFLOAD_FEATURES | \
+     (1ULL << VIRTIO_F_NOTIFICATION_DATA))
 
 /* Features that need VIRTIO_NET_F_CTRL_VQ */
 #define MVNET_CTRL_FEATURES \
@@ -135,6 +136,8 @@ static const MdevSwitch mvnet_switches[] = {
       "Offer VIRTIO_NET_F_GUEST_TSO6 (loopback only)" },
     { "guest-ecn", VIRTIO_NET_F_GUEST_ECN,
       "Offer VIRTIO_NET_F_GUEST_ECN (loopback only)" },
+    { "notification-data", VIRTIO_F_NOTIFICATION_DATA,
+      "Offer VIRTIO_F_NOTIFICATION_DATA" },
 };
 
 struct MvnetParent {
@@ -1338,6 +1341,24 @@ static void mvnet_kick_vq(MdevDevice *mdev, uint16_t idx)
     }
 }
 
+/*
+ * With NOTIFICATION_DATA a kick says where the driver's ring ends: one
+ * that announces nothing past what the device took runs nothing.
+ */
+static void mvnet_kick_vq_with_data(MdevDevice *mdev, uint32_t data)
+{
+    MvnetDevice *n = to_mvnet(mdev);
+    uint16_t idx = data & 0xffff;
+
+    if (mvnet_has(n, VIRTIO_F_NOTIFICATION_DATA) && n->vq[idx].ready &&
+        !vring_kick_data_new(&n->vq[idx].ring, data >> 16)) {
+        n->stats[idx].kicks++;
+        trace_mvnet_kick_nothing_new(mvnet_name(n), idx, data >> 16);
+        return;
+    }
+    mvnet_kick_vq(mdev, idx);
+}
+
 static void mvnet_set_vq_cb(MdevDevice *mdev, uint16_t idx,
                             VirtioMdevCallback *cb, void *opaque)
 {
@@ -1774,6 +1795,7 @@ static const VirtioMdevOps mvnet_virtio_ops = {
     .set_vq_num = mvnet_set_vq_num,
     .get_vq_num_max = mvnet_get_vq_num_max,
     .kick_vq = mvnet_kick_vq,
+    .kick_vq_with_data = mvnet_kick_vq_with_data,
     .set_vq_cb = mvnet_set_vq_cb,
     .set_vq_ready = mvnet_set_vq_ready,
     .get_vq_ready = mvnet_get_vq_ready,
@@ -2204,6 +2226,8 @@ static const VirtioMdevProp mvnet_form_props[] = {
                                   "only)", true),
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("guest-ecn", "Offer GUEST_ECN (loopback "
                                   "only)", true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("notification-data", "Offer "
+                                  "NOTIFICATION_DATA", true),
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("adaptive-coal", "Moderate interrupts "
                                   "where that batches frames", true),
     { }

@@ -531,8 +531,8 @@ static void virtio_mdev_write(void *opaque, hwaddr offset, uint64_t val,
         break;
     case VIRTIO_MMIO_QUEUE_NOTIFY: {
         /*
-         * Bits 31:16 carry NOTIFICATION_DATA, which the backend re-reads
-         * from the ring: only the queue index matters here.
+         * Bits 31:16 carry NOTIFICATION_DATA, for a backend that takes it
+         * (it offers the feature); only the queue index matters here.
          */
         uint32_t idx = val & 0xffff;
 
@@ -541,7 +541,11 @@ static void virtio_mdev_write(void *opaque, hwaddr offset, uint64_t val,
                           "that does not exist\n", vm_name(t), idx);
             break;
         }
-        t->ops->kick_vq(t->mdev, idx);
+        if (t->ops->kick_vq_with_data) {
+            t->ops->kick_vq_with_data(t->mdev, val);
+        } else {
+            t->ops->kick_vq(t->mdev, idx);
+        }
         break;
     }
     case VIRTIO_MMIO_INTERRUPT_ACK:

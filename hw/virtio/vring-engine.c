@@ -355,6 +355,18 @@ bool vring_has_avail(Vring *vr)
            vr->fmt->avail_at(vr, vr->last_avail_idx, vr->avail_wrap);
 }
 
+bool vring_kick_data_new(const Vring *vr, uint16_t next)
+{
+    if (!vring_is_ready(vr)) {
+        return true;
+    }
+    if (vr->fmt == &vring_packed_format) {
+        return (next & 0x7fff) != vr->last_avail_idx ||
+               (next >> 15) != vr->avail_wrap;
+    }
+    return next != vr->last_avail_idx;
+}
+
 /*
  * Find the buffer holding byte @offset of the out (@in false) or in list:
  * returns its index and sets *@skip to the offset inside it, or returns

@@ -62,6 +62,12 @@ typedef struct VirtioMdevOps {
     /* Largest size of queue @idx; 0 when the queue does not exist. */
     uint16_t (*get_vq_num_max)(MdevDevice *mdev, uint16_t idx);
     void (*kick_vq)(MdevDevice *mdev, uint16_t idx);
+    /*
+     * Optional: a kick as the driver wrote it (queue index in bits 15:0,
+     * with VIRTIO_F_NOTIFICATION_DATA its next available position in
+     * 31:16), for a backend that offers that feature; else kick_vq.
+     */
+    void (*kick_vq_with_data)(MdevDevice *mdev, uint32_t data);
     void (*set_vq_cb)(MdevDevice *mdev, uint16_t idx, VirtioMdevCallback *cb,
                       void *opaque);
     /* Returns 0, or -errno when the queue cannot start (bad size/addr). */

@@ -244,6 +244,14 @@ bool vring_enable_notify(Vring *vr);
 bool vring_has_avail(Vring *vr);
 
 /*
+ * VIRTIO_F_NOTIFICATION_DATA: whether @next, the driver's next available
+ * position that came with its kick (split: its avail index; packed: the
+ * ring offset, its wrap counter in bit 15), is not where the device is:
+ * false means the kick announces nothing the device has not taken.
+ */
+bool vring_kick_data_new(const Vring *vr, uint16_t next);
+
+/*
  * How far the device has looked into the available ring.  A backend that
  * cannot use what is available yet (a frame that needs more receive
  * buffers than the driver posted) takes a mark after vring_pop() returned
