@@ -185,6 +185,17 @@ static void queue_setup(Dev *d, TQueue *q, uint16_t idx)
     g_assert_cmpuint(rd(d, VIRTIO_MMIO_QUEUE_READY), ==, 1);
 }
 
+/* The 64 feature bits the device offers (both DeviceFeatures pages). */
+static uint64_t device_features(Dev *d)
+{
+    uint64_t f;
+
+    wr(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+    f = rd(d, VIRTIO_MMIO_DEVICE_FEATURES);
+    wr(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+    return f | (uint64_t)rd(d, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+}
+
 /* Full bring-up: features, both queues, DRIVER_OK. */
 static void dev_start(Dev *d, uint64_t features)
 {
@@ -378,10 +389,7 @@ static void test_features(void)
 
     dev_init(&d, qts, "/machine/peripheral/n0");
     dev_init(&l, qts, "/machine/peripheral/n1");
-    wr(&d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-    f = rd(&d, VIRTIO_MMIO_DEVICE_FEATURES);
-    wr(&d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-    f |= (uint64_t)rd(&d, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+    f = device_features(&d);
     g_assert_cmphex(f & BASE_FEATURES, ==, BASE_FEATURES);
     g_assert_true(f & F(VIRTIO_NET_F_MRG_RXBUF));
     g_assert_true(f & F(VIRTIO_RING_F_EVENT_IDX));
@@ -2326,8 +2334,7 @@ static void test_csum_netdev(void)
     Dev d;
 
     dev_init(&d, qts, "/machine/peripheral/n0");
-    wr(&d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-    f = rd(&d, VIRTIO_MMIO_DEVICE_FEATURES);
+    f = device_features(&d);
     g_assert_cmphex(f & (F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) |
                          F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS)), ==, 0);
     qtest_quit(qts);
@@ -2557,8 +2564,7 @@ static void test_tso(void)
     g_assert_cmphex(dev_negotiate(&d, BASE_FEATURES |
                                   F(VIRTIO_NET_F_GUEST_TSO4)) &
                     VIRTIO_CONFIG_S_FEATURES_OK, ==, 0);
-    wr(&d1, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-    f = rd(&d1, VIRTIO_MMIO_DEVICE_FEATURES);
+    f = device_features(&d1);
     g_assert_cmphex(f & (F(VIRTIO_NET_F_GUEST_TSO4) |
                          F(VIRTIO_NET_F_GUEST_TSO6) |
                          F(VIRTIO_NET_F_GUEST_ECN)), ==, 0);
@@ -2693,10 +2699,7 @@ static void test_switches(void)
     Dev d;
 
     dev_init(&d, qts, "/machine/peripheral/n0");
-    wr(&d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-    f = rd(&d, VIRTIO_MMIO_DEVICE_FEATURES);
-    wr(&d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-    f |= (uint64_t)rd(&d, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+    f = device_features(&d);
     g_assert_cmphex(f & (F(VIRTIO_NET_F_MRG_RXBUF) |
                          F(VIRTIO_RING_F_EVENT_IDX) |
                          F(VIRTIO_RING_F_INDIRECT_DESC) |
