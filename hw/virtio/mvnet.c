@@ -343,22 +343,27 @@ static int mvnet_tx_complete(MvnetDevice *n)
     return MVNET_DONE;
 }
 
-/* Read and check n->tx_chain's header (@len bytes follow it) into tx_hdr */
+/*
+ * Read and check n->tx_chain's header (@len bytes follow it) into tx_hdr:
+ * true when it is valid; false when it is not (a transmit error, logged)
+ * or cannot be read (the device broke).
+ */
 static bool mvnet_tx_hdr(MvnetDevice *n, uint64_t len)
 {
     Vring *ring = &n->vq[MVNET_TX_QUEUE].ring;
+    int64_t got = vring_chain_read(ring, &n->tx_chain, 0, &n->tx_hdr,
+                                   sizeof(n->tx_hdr));
     const char *why;
 
-    memset(&n->tx_hdr, 0, sizeof(n->tx_hdr));
-    if (vring_chain_read(ring, &n->tx_chain, 0, &n->tx_hdr,
-                         sizeof(n->tx_hdr)) != sizeof(n->tx_hdr)) {
-        why = "an unreadable header";
-    } else {
-        why = mvnet_offload_check_tx(&n->tx_hdr, len, n->features);
+    if (got != sizeof(n->tx_hdr)) {
+        mvnet_set_broken(n, MVNET_TX_QUEUE, got < 0 ? -got : VRING_ERR_MEM);
+        return false;
     }
+    why = mvnet_offload_check_tx(&n->tx_hdr, len, n->features);
     if (why) {
         qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: transmitted frame with %s"
                       "\n", mvnet_name(n), why);
+        n->stats[MVNET_TX_QUEUE].errors++;
         return false;
     }
     return true;
@@ -392,8 +397,7 @@ static int mvnet_tx_pop(MvnetDevice *n, uint64_t *len)
         return mvnet_tx_complete(n);
     }
     if (!mvnet_tx_hdr(n, *len - hdr_len)) {
-        n->stats[MVNET_TX_QUEUE].errors++;
-        return mvnet_tx_complete(n);
+        return n->broken ? MVNET_BROKEN : mvnet_tx_complete(n);
     }
     if (!n->link_up) {
         n->stats[MVNET_TX_QUEUE].drops++;
