@@ -671,7 +671,8 @@ static int mvnet_loop_tso(MvnetDevice *n, uint64_t len)
         n->stats[MVNET_TX_QUEUE].errors++;
         return mvnet_tx_complete(n);
     }
-    nrx = g_new(unsigned, g.nseg);
+    /* More segments than the ring holds fail below: no bigger array. */
+    nrx = g_new(unsigned, MIN(g.nseg, MVNET_QUEUE_MAX));
     r = mvnet_rx_pop_segments(n, &g, nrx);
     if (r == MVNET_WAIT_RX) {
         vring_unpop(tx, &n->tx_chain);

@@ -2397,8 +2397,9 @@ static uint16_t tcp_pseudo(const uint8_t *f, const TsoFrame *t,
                         : sum16(ip + 12, 8, 6 + tcp_len));
 }
 
-/* Transmit @t with a TSO header (@gso_type); the frame goes in @slot. */
-static void tso_send(Dev *d, const TsoFrame *t, uint8_t gso_type)
+/* Transmit @t with a TSO header (@gso_type, gso_size @mss). */
+static void tso_send_mss(Dev *d, const TsoFrame *t, uint8_t gso_type,
+                         uint16_t mss)
 {
     g_autofree uint8_t *b = g_malloc0(HDR_LEN + t->len);
     uint64_t txb = dev_alloc(d, HDR_LEN + t->len);
@@ -2406,7 +2407,7 @@ static void tso_send(Dev *d, const TsoFrame *t, uint8_t gso_type)
     b[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
     b[1] = gso_type;
     stw_le_p(b + 2, t->l4 + 20);
-    stw_le_p(b + 4, TSO_MSS);
+    stw_le_p(b + 4, mss);
     stw_le_p(b + 6, t->l4);
     stw_le_p(b + 8, 16);
     memcpy(b + HDR_LEN, t->f, t->len);
@@ -2414,6 +2415,11 @@ static void tso_send(Dev *d, const TsoFrame *t, uint8_t gso_type)
     put_desc(d, &d->tx, d->tx.avail_idx % QSZ, txb, HDR_LEN + t->len, 0, 0);
     avail_push(d, &d->tx, d->tx.avail_idx % QSZ);
     kick(d, &d->tx);
+}
+
+static void tso_send(Dev *d, const TsoFrame *t, uint8_t gso_type)
+{
+    tso_send_mss(d, t, gso_type, TSO_MSS);
 }
 
 /* Post @n receive buffers of 2048 bytes; their addresses by ring slot. */
@@ -2596,6 +2602,10 @@ static void test_tso(void)
     tso_send(&d, &t6, VIRTIO_NET_HDR_GSO_TCPV4);
     g_assert_true(wait_used(&d, &d.tx, d.tx.avail_idx));
     g_assert_cmpuint(stat_of(&d, "tx-stats", "errors"), ==, 1);
+    /* 4000 one-byte segments: more than the receive ring holds. */
+    tso_send_mss(&d, &t4, VIRTIO_NET_HDR_GSO_TCPV4, 1);
+    g_assert_true(wait_used(&d, &d.tx, d.tx.avail_idx));
+    g_assert_cmpuint(stat_of(&d, "rx-stats", "errors"), ==, 1);
     g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
                      ==, 0);
     qtest_quit(qts);
