@@ -11,7 +11,8 @@ flight).  Three NICs, all on virtio-mmio so the transport is like for like:
   mvnet-nomod  virtio-mdev-net,adaptive-coal=off (an interrupt per frame)
 
 Rounds are interleaved (every NIC once per round, one boot at a time) so
-that a slow spell of the host hits all alike.  Per workload: the guest's
+that a slow spell of the host hits all alike.  microvm boots without
+-icount where the host's TSC allows it (boot_setup()).  Per workload: the guest's
 frames/s (median, min, max over the rounds), the guest's interrupts per
 frame (its /proc/interrupts) and, for mvnet, the driver's kicks per frame
 (query-mdev, sampled when the guest starts and ends the workload).
@@ -43,6 +44,44 @@ NICS = (('reference', 'reference', ''),
         ('mvnet-nomod', 'mdev', 'adaptive-coal=off'))
 SETUP_NAMES = {'aarch64-virt-dt': 'arm virt (DT)',
                'x86_64-microvm': 'x86 microvm'}
+HZ = 250                    # Debian's CONFIG_HZ, for lpj=
+
+
+def host_tsc_khz():
+    """The host's TSC rate in kHz, when it is invariant (an x86 host with
+    constant_tsc and nonstop_tsc: /proc/cpuinfo's rate is then the TSC's),
+    else None."""
+    mhz, flags = None, set()
+    try:
+        for line in open('/proc/cpuinfo'):
+            key, _, val = line.partition(':')
+            if key.strip() == 'cpu MHz' and mhz is None:
+                mhz = float(val)
+            elif key.strip() == 'flags' and not flags:
+                flags = set(val.split())
+    except OSError:
+        return None
+    if os.uname().machine != 'x86_64' or mhz is None or \
+            not {'constant_tsc', 'nonstop_tsc'} <= flags:
+        return None
+    return int(mhz * 1000)
+
+
+def boot_setup(setup):
+    """How the bench boots SETUP: a run.SETUPS name and kernel options.
+
+    microvm has no HPET or PM timer, so the guest tests boot it with
+    -icount (see run.py), where adaptive moderation is off and rates are
+    in virtual time.  On an x86 host with an invariant TSC (which TCG's
+    guest TSC follows) the kernel can skip both calibrations instead
+    (tsc_early_khz=, lpj=) and the guest runs, and is timed, in real time.
+    """
+    khz = host_tsc_khz()
+    if setup != 'x86_64-microvm' or not khz:
+        return setup, {}
+    run.SETUPS['x86_64-microvm-rt'] = dict(run.SETUPS[setup], accel=[])
+    return 'x86_64-microvm-rt', {'tsc_early_khz': khz,
+                                 'lpj': khz * 1000 // HZ}
 
 
 def mdev_counters(vm):
@@ -60,8 +99,9 @@ def mdev_counters(vm):
 def boot(setup, label, device, props, args):
     """One boot running every workload; a list of measurements."""
     spec = ','.join('%s:%d:%d' % w for w in WORKLOADS)
-    case = run.Case(device, setup, 'bench', props,
-                    guest_opts={'lc_bench': spec})
+    boot_as, opts = boot_setup(setup)
+    case = run.Case(device, boot_as, 'bench', props,
+                    guest_opts=dict(opts, lc_bench=spec))
     samples = {}
 
     def hook(vm, line):
