@@ -557,10 +557,11 @@ static int mvnet_loop_copy(MvnetDevice *n, unsigned nrx, uint64_t len,
 }
 
 /*
- * The receiver does not take the checksum the sender left to the device:
- * complete it in a copy of the frame, received with a zeroed header.
+ * Copy the transmitted frame in n->tx_chain (@len bytes, header included)
+ * without its header into n->tx_frame: its length, or -1 when it cannot
+ * be read (the device broke).
  */
-static int mvnet_loop_csum(MvnetDevice *n, unsigned nrx, uint64_t len)
+static int64_t mvnet_tx_read(MvnetDevice *n, uint64_t len)
 {
     Vring *tx = &n->vq[MVNET_TX_QUEUE].ring;
     unsigned hdr_len = mvnet_hdr_len(n);
@@ -568,7 +569,22 @@ static int mvnet_loop_csum(MvnetDevice *n, unsigned nrx, uint64_t len)
                                    len - hdr_len);
 
     if (got != len - hdr_len) {
-        return got < 0 ? got : -VRING_ERR_MEM;
+        mvnet_set_broken(n, MVNET_TX_QUEUE, got < 0 ? -got : VRING_ERR_MEM);
+        return -1;
+    }
+    return got;
+}
+
+/*
+ * The receiver does not take the checksum the sender left to the device:
+ * complete it in a copy of the frame, received with a zeroed header.
+ */
+static int mvnet_loop_csum(MvnetDevice *n, unsigned nrx, uint64_t len)
+{
+    int64_t got = mvnet_tx_read(n, len);
+
+    if (got < 0) {
+        return -VRING_ERR_MEM;      /* the device broke on the TX queue */
     }
     mvnet_offload_csum(n->tx_frame, got, &n->tx_hdr);
     return mvnet_rx_write(n, n->rx_chains, nrx, NULL, n->tx_frame, got);
@@ -652,16 +668,13 @@ static int mvnet_loop_segments(MvnetDevice *n, const MvnetGso *g,
 static int mvnet_loop_tso(MvnetDevice *n, uint64_t len)
 {
     Vring *tx = &n->vq[MVNET_TX_QUEUE].ring;
-    unsigned hdr_len = mvnet_hdr_len(n);
-    int64_t got = vring_chain_read(tx, &n->tx_chain, hdr_len, n->tx_frame,
-                                   len - hdr_len);
+    int64_t got = mvnet_tx_read(n, len);
     g_autofree unsigned *nrx = NULL;
     const char *why;
     MvnetGso g;
     int r;
 
-    if (got != len - hdr_len) {
-        mvnet_set_broken(n, MVNET_TX_QUEUE, got < 0 ? -got : VRING_ERR_MEM);
+    if (got < 0) {
         return MVNET_BROKEN;
     }
     why = mvnet_gso_plan(n->tx_frame, got, &n->tx_hdr, &g);
@@ -748,8 +761,6 @@ static void mvnet_tx_sent(NetClientState *nc, ssize_t len)
 /* Send one transmitted frame to the netdev; returns MVNET_*. */
 static int mvnet_send_one(MvnetDevice *n)
 {
-    MdevVq *tx = &n->vq[MVNET_TX_QUEUE];
-    unsigned hdr_len = mvnet_hdr_len(n);
     uint64_t len;
     int64_t got;
     ssize_t sent;
@@ -759,10 +770,8 @@ static int mvnet_send_one(MvnetDevice *n)
     if (r != MVNET_FRAME) {
         return r;
     }
-    got = vring_chain_read(&tx->ring, &n->tx_chain, hdr_len, n->tx_frame,
-                           len - hdr_len);
-    if (got != len - hdr_len) {
-        mvnet_set_broken(n, MVNET_TX_QUEUE, got < 0 ? -got : VRING_ERR_MEM);
+    got = mvnet_tx_read(n, len);
+    if (got < 0) {
         return MVNET_BROKEN;
     }
     n->stats[MVNET_TX_QUEUE].packets++;
