@@ -157,6 +157,28 @@ MvnetRxHow mvnet_offload_rx_hdr(const struct virtio_net_hdr *tx,
     return MVNET_RX_AS_IS;
 }
 
+MvnetRxHow mvnet_offload_netdev_hdr(const struct virtio_net_hdr *in,
+                                    uint64_t len, uint64_t guest_offloads,
+                                    struct virtio_net_hdr *rx,
+                                    const char **why)
+{
+    struct virtio_net_hdr h = *in;
+    bool valid = h.flags & VIRTIO_NET_HDR_F_DATA_VALID;
+    MvnetRxHow how;
+
+    h.flags &= ~VIRTIO_NET_HDR_F_DATA_VALID;
+    *why = mvnet_offload_check_tx(&h, len, MVNET_HOST_OFFLOADS);
+    if (*why) {
+        return MVNET_RX_BAD;
+    }
+    how = mvnet_offload_rx_hdr(&h, guest_offloads, rx);
+    if (how == MVNET_RX_AS_IS && valid && !rx->flags &&
+        (guest_offloads & F(VIRTIO_NET_F_GUEST_CSUM))) {
+        rx->flags = VIRTIO_NET_HDR_F_DATA_VALID;
+    }
+    return how;
+}
+
 /*
  * The Internet checksum of everything from csum_start on, the field
  * included (it holds the driver's partial sum, e.g. a pseudo-header's),

@@ -24,12 +24,18 @@
     ((1ULL << VIRTIO_NET_F_GUEST_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_TSO4) | \
      (1ULL << VIRTIO_NET_F_GUEST_TSO6) | (1ULL << VIRTIO_NET_F_GUEST_ECN))
 
-/* Features that enable offloads; not offered with a netdev (see mvnet.c) */
+/* The offloads a transmitted frame's header may ask of the device */
+#define MVNET_HOST_OFFLOADS \
+    ((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_HOST_TSO4) | \
+     (1ULL << VIRTIO_NET_F_HOST_TSO6) | (1ULL << VIRTIO_NET_F_HOST_ECN))
+
+/*
+ * Features that enable offloads; with a netdev offered only when it takes
+ * virtio-net headers (tap, see mvnet.c)
+ */
 #define MVNET_OFFLOAD_FEATURES \
-    (MVNET_GUEST_OFFLOADS | (1ULL << VIRTIO_NET_F_CSUM) | \
-     (1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) | \
-     (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) | \
-     (1ULL << VIRTIO_NET_F_HOST_ECN))
+    (MVNET_GUEST_OFFLOADS | MVNET_HOST_OFFLOADS | \
+     (1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS))
 
 /* @features without the offloads whose dependencies are not in it. */
 uint64_t mvnet_offload_offerable(uint64_t features);
@@ -48,6 +54,7 @@ typedef enum MvnetRxHow {
     MVNET_RX_AS_IS,         /* with the header mvnet_offload_rx_hdr built */
     MVNET_RX_CSUM,          /* complete the checksum first */
     MVNET_RX_SEGMENT,       /* cut the segments first */
+    MVNET_RX_BAD,           /* a netdev's header that is not valid */
 } MvnetRxHow;
 
 /*
@@ -58,6 +65,17 @@ typedef enum MvnetRxHow {
 MvnetRxHow mvnet_offload_rx_hdr(const struct virtio_net_hdr *tx,
                                 uint64_t guest_offloads,
                                 struct virtio_net_hdr *rx);
+
+/*
+ * As mvnet_offload_rx_hdr, for the header @in of a @len-byte frame that a
+ * netdev with virtio-net headers (tap) delivered: MVNET_RX_BAD, with
+ * *@why, unless it is a valid transmitted header apart from DATA_VALID,
+ * which is kept when the driver takes GUEST_CSUM.
+ */
+MvnetRxHow mvnet_offload_netdev_hdr(const struct virtio_net_hdr *in,
+                                    uint64_t len, uint64_t guest_offloads,
+                                    struct virtio_net_hdr *rx,
+                                    const char **why);
 
 /* Complete the checksum the valid header @h asks for in @frame. */
 void mvnet_offload_csum(uint8_t *frame, uint64_t len,

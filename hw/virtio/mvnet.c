@@ -9,7 +9,9 @@
  * delivered once, in order, into the receive queue 0, virtio-net header
  * passed through (num_buffers filled in).  With 'netdev' the instance is a
  * NIC of QEMU's net layer: frames go to and come from that backend, through
- * the control queue's receive filter (mvnet-rx-filter.c).
+ * the control queue's receive filter (mvnet-rx-filter.c).  A backend that
+ * takes virtio-net headers (tap) gets them with every frame, as virtio-net
+ * hands them to it; only then are the offloads offered with a netdev.
  *
  *  - Lossless back-pressure: with no receive buffer the transmit chain waits
  *    (it is given back to the ring) until the guest posts receive buffers.
@@ -196,9 +198,10 @@ struct MvnetDevice {
     MvnetRxFilter rxf;          /* from the control queue, for netdev frames */
     NICConf nic_conf;
     NICState *nic;              /* our NIC in QEMU's net layer, when bound */
+    bool peer_vnet_hdr;         /* its peer takes virtio-net headers (tap) */
     bool rx_waiting;            /* the net layer holds frames for us */
     uint8_t *tx_frame;          /* a frame on its way to the netdev */
-    uint8_t *seg_frame;         /* a segment of a TSO frame being cut */
+    uint8_t *seg_frame;         /* a segment being cut, a checksum done */
     bool announce;              /* VIRTIO_NET_S_ANNOUNCE: the driver's turn */
     AnnounceTimer announce_timer;   /* rounds after migration */
     MdevCoal coal[2];           /* RX and TX notification coalescing */
@@ -627,12 +630,12 @@ static int mvnet_rx_pop_segments(MvnetDevice *n, const MvnetGso *g,
 }
 
 /*
- * Deliver the segments of @g (n->tx_frame) into the chains popped for
+ * Deliver the segments of @g (cut from @frame) into the chains popped for
  * them, @nrx[i] for segment i: each a frame of its own, its checksum left
  * to the receiver (GUEST_CSUM) or done here.
  */
-static int mvnet_loop_segments(MvnetDevice *n, const MvnetGso *g,
-                               const unsigned *nrx)
+static int mvnet_rx_segments(MvnetDevice *n, const MvnetGso *g,
+                             const uint8_t *frame, const unsigned *nrx)
 {
     bool csum = n->guest_offloads & (1ULL << VIRTIO_NET_F_GUEST_CSUM);
     unsigned hdr_len = mvnet_hdr_len(n), first = 0;
@@ -643,7 +646,7 @@ static int mvnet_loop_segments(MvnetDevice *n, const MvnetGso *g,
         uint64_t seg_len = mvnet_gso_seg_len(g, i);
         struct virtio_net_hdr h;
 
-        mvnet_gso_segment(g, n->tx_frame, i, n->seg_frame, &h);
+        mvnet_gso_segment(g, frame, i, n->seg_frame, &h);
         if (!csum) {
             mvnet_offload_csum(n->seg_frame, seg_len, &h);
             memset(&h, 0, sizeof(h));
@@ -691,7 +694,7 @@ static int mvnet_loop_tso(MvnetDevice *n, uint64_t len)
         vring_unpop(tx, &n->tx_chain);
         return r;
     } else if (r == MVNET_FRAME) {
-        r = mvnet_loop_segments(n, &g, nrx);
+        r = mvnet_rx_segments(n, &g, n->tx_frame, nrx);
         n->stats[MVNET_TX_QUEUE].packets++;
         n->stats[MVNET_TX_QUEUE].bytes += got;
     }
@@ -777,8 +780,19 @@ static int mvnet_send_one(MvnetDevice *n)
     n->stats[MVNET_TX_QUEUE].packets++;
     n->stats[MVNET_TX_QUEUE].bytes += got;
     /* A frame the peer cannot take now is queued (copied) by the net layer */
-    sent = qemu_send_packet_async(qemu_get_queue(n->nic), n->tx_frame, got,
-                                  mvnet_tx_sent);
+    if (n->peer_vnet_hdr) {
+        struct virtio_net_hdr_mrg_rxbuf h = { .hdr = n->tx_hdr };
+        struct iovec iov[] = {
+            { .iov_base = &h, .iov_len = sizeof(h) },
+            { .iov_base = n->tx_frame, .iov_len = got },
+        };
+
+        sent = qemu_sendv_packet_async(qemu_get_queue(n->nic), iov,
+                                       ARRAY_SIZE(iov), mvnet_tx_sent);
+    } else {
+        sent = qemu_send_packet_async(qemu_get_queue(n->nic), n->tx_frame,
+                                      got, mvnet_tx_sent);
+    }
     r = mvnet_tx_complete(n);
     return r == MVNET_DONE && !sent ? MVNET_WAIT_NET : r;
 }
@@ -795,49 +809,116 @@ static bool mvnet_can_receive(NetClientState *nc)
     return can;
 }
 
+/*
+ * A GSO frame from the netdev (@h, @buf, @size) that the driver does not
+ * take whole: cut it, all receive chains popped first as in the loopback.
+ */
+static int mvnet_receive_segments(MvnetDevice *n,
+                                  const struct virtio_net_hdr *h,
+                                  const uint8_t *buf, size_t size)
+{
+    g_autofree unsigned *nrx = NULL;
+    MvnetGso g;
+    const char *why = mvnet_gso_plan(buf, size, h, &g);
+    int r;
+
+    if (why) {
+        trace_mvnet_netdev_bad_hdr(mvnet_name(n), why);
+        n->stats[MVNET_RX_QUEUE].errors++;
+        return MVNET_DONE;
+    }
+    nrx = g_new(unsigned, MIN(g.nseg, MVNET_QUEUE_MAX));
+    r = mvnet_rx_pop_segments(n, &g, nrx);
+    return r == MVNET_FRAME ? mvnet_rx_segments(n, &g, buf, nrx) : r;
+}
+
+/*
+ * Deliver the frame @buf (@size bytes) that the netdev handed in with the
+ * header @h (zero without virtio-net headers): with its offloads when the
+ * driver takes them, else with the checksum done or cut into segments.
+ * Returns MVNET_WAIT_RX when it has to wait for buffers, else MVNET_*.
+ */
+static int mvnet_receive_frame(MvnetDevice *n, const struct virtio_net_hdr *h,
+                               const uint8_t *buf, size_t size)
+{
+    struct virtio_net_hdr rxh;
+    const char *why;
+    unsigned nrx;
+    int r;
+
+    switch (mvnet_offload_netdev_hdr(h, size, n->guest_offloads, &rxh,
+                                     &why)) {
+    case MVNET_RX_BAD:
+        trace_mvnet_netdev_bad_hdr(mvnet_name(n), why);
+        n->stats[MVNET_RX_QUEUE].errors++;
+        return MVNET_DONE;
+    case MVNET_RX_SEGMENT:
+        return mvnet_receive_segments(n, h, buf, size);
+    case MVNET_RX_CSUM:
+        memcpy(n->seg_frame, buf, size);
+        mvnet_offload_csum(n->seg_frame, size, h);
+        buf = n->seg_frame;
+        break;
+    case MVNET_RX_AS_IS:
+        break;
+    }
+    r = mvnet_rx_pop(n, mvnet_hdr_len(n) + size, n->rx_chains,
+                     MVNET_MAX_RX_CHAINS, &nrx);
+    if (r != MVNET_FRAME) {
+        return r;
+    }
+    if (mvnet_rx_write(n, n->rx_chains, nrx, &rxh, buf, size) < 0) {
+        mvnet_set_broken(n, MVNET_RX_QUEUE, VRING_ERR_MEM);
+        return MVNET_BROKEN;
+    }
+    return mvnet_rx_push(n, n->rx_chains, nrx, mvnet_hdr_len(n) + size);
+}
+
 /* A frame from the netdev; 0 (it stays queued) when no buffer is posted. */
 static ssize_t mvnet_receive(NetClientState *nc, const uint8_t *buf,
                              size_t size)
 {
     MvnetDevice *n = qemu_get_nic_opaque(nc);
-    Vring *ring = &n->vq[MVNET_RX_QUEUE].ring;
-    unsigned nrx;
+    struct virtio_net_hdr_mrg_rxbuf vh = { };
+    size_t whole = size;
     int r;
 
     if (!mvnet_can_receive(nc)) {
         return 0;
     }
+    if (n->peer_vnet_hdr) {
+        if (size < sizeof(vh)) {
+            n->stats[MVNET_RX_QUEUE].errors++;
+            return whole;
+        }
+        memcpy(&vh, buf, sizeof(vh));
+        buf += sizeof(vh);
+        size -= sizeof(vh);
+    }
     if (!n->link_up) {
         n->stats[MVNET_RX_QUEUE].drops++;
-        return size;
+        return whole;
     }
     if (!size || size > MVNET_MAX_FRAME) {
         n->stats[MVNET_RX_QUEUE].errors++;
-        return size;
+        return whole;
     }
     if (!mvnet_rx_filter_accept(&n->rxf, n->mac.a, buf, size)) {
-        return size;                    /* not for us */
+        return whole;                   /* not for us */
     }
-    r = mvnet_rx_pop(n, mvnet_hdr_len(n) + size, n->rx_chains,
-                     MVNET_MAX_RX_CHAINS, &nrx);
+    r = mvnet_receive_frame(n, &vh.hdr, buf, size);
     if (r == MVNET_WAIT_RX) {
         n->rx_waiting = true;
-        if (vring_enable_notify_since(ring, &n->rx_mark)) {
+        if (vring_enable_notify_since(&n->vq[MVNET_RX_QUEUE].ring,
+                                      &n->rx_mark)) {
             qemu_bh_schedule(n->bh);    /* buffers came meanwhile */
         }
         return 0;
     }
-    if (r == MVNET_FRAME) {
-        r = mvnet_rx_write(n, n->rx_chains, nrx, NULL, buf, size);
-        if (r < 0) {
-            mvnet_set_broken(n, MVNET_RX_QUEUE, -r);
-        } else if (mvnet_rx_push(n, n->rx_chains, nrx,
-                                 mvnet_hdr_len(n) + size) ==
-                   MVNET_DONE) {
-            mvnet_notify(n, MVNET_RX_QUEUE);
-        }
+    if (r == MVNET_DONE) {
+        mvnet_notify(n, MVNET_RX_QUEUE);
     }
-    return size;
+    return whole;
 }
 
 /* The link of our NIC (set_link) or the 'link' property changed. */
@@ -992,6 +1073,13 @@ static bool mvnet_nic_create(MvnetDevice *n, Error **errp)
     n->nic_conf.peers.queues = 1;
     n->nic = qemu_new_nic(&mvnet_nic_info, &n->nic_conf, "virtio-mdev-net",
                           dev ? dev->id : NULL, n->host.guard, n);
+    /* Headers little-endian and with num_buffers, whatever the driver's */
+    n->peer_vnet_hdr = qemu_has_vnet_hdr(peer) &&
+        qemu_has_vnet_hdr_len(peer, sizeof(struct virtio_net_hdr_mrg_rxbuf)) &&
+        qemu_set_vnet_le(peer, true) == 0;
+    if (n->peer_vnet_hdr) {
+        qemu_set_vnet_hdr_len(peer, sizeof(struct virtio_net_hdr_mrg_rxbuf));
+    }
     qemu_get_queue(n->nic)->link_down = !n->link_up;
     qemu_format_nic_info_str(qemu_get_queue(n->nic), n->conf_mac.a);
     return true;
@@ -1041,6 +1129,25 @@ static uint8_t mvnet_ctrl_coal(MvnetDevice *n, uint8_t cmd, VringChain *c)
     return VIRTIO_NET_OK;
 }
 
+/*
+ * Tell a netdev that takes virtio-net headers which offloads the driver
+ * takes on receive (tap: TUNSETOFFLOAD), so that it sends only those.
+ */
+static void mvnet_peer_offloads(MvnetDevice *n)
+{
+    uint64_t o = n->guest_offloads;
+    NetClientState *peer = mvnet_peer(n);
+
+    if (!n->peer_vnet_hdr || !peer) {
+        return;
+    }
+    trace_mvnet_netdev_offloads(mvnet_name(n), o);
+    qemu_set_offload(peer, !!(o & (1ULL << VIRTIO_NET_F_GUEST_CSUM)),
+                     !!(o & (1ULL << VIRTIO_NET_F_GUEST_TSO4)),
+                     !!(o & (1ULL << VIRTIO_NET_F_GUEST_TSO6)),
+                     !!(o & (1ULL << VIRTIO_NET_F_GUEST_ECN)), 0, 0, 0);
+}
+
 /* VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET: which negotiated ones are on. */
 static uint8_t mvnet_ctrl_offloads(MvnetDevice *n, VringChain *c)
 {
@@ -1059,6 +1166,7 @@ static uint8_t mvnet_ctrl_offloads(MvnetDevice *n, VringChain *c)
     }
     n->guest_offloads = offloads;
     trace_mvnet_guest_offloads(mvnet_name(n), offloads);
+    mvnet_peer_offloads(n);
     return VIRTIO_NET_OK;
 }
 
@@ -1285,6 +1393,7 @@ static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
     if (n->nic) {
         qemu_del_nic(n->nic);
         n->nic = NULL;
+        n->peer_vnet_hdr = false;
     }
     mvnet_announce_stop(n);
     qemu_announce_timer_del(&n->announce_timer, false);
@@ -1412,14 +1521,14 @@ static uint32_t mvnet_get_vq_align(MdevDevice *mdev)
 
 /*
  * What is offered: the switched-on features, control ones only with
- * CTRL_VQ; offloads only in loopback (a netdev would need vnet headers)
- * and with what they need.
+ * CTRL_VQ; offloads in loopback or with a netdev that takes virtio-net
+ * headers, and with what they need.
  */
 static uint64_t mvnet_offered(MvnetDevice *n)
 {
     uint64_t f = n->host_features;
 
-    if (n->netdev) {
+    if (n->netdev && !n->peer_vnet_hdr) {
         f &= ~MVNET_OFFLOAD_FEATURES;
     }
     if (!(f & (1ULL << VIRTIO_NET_F_CTRL_VQ))) {
@@ -1459,6 +1568,7 @@ static int mvnet_set_features(MdevDevice *mdev, uint64_t features)
     }
     n->features = features;
     n->guest_offloads = features & MVNET_GUEST_OFFLOADS;
+    mvnet_peer_offloads(n);
     return 0;
 }
 
@@ -1499,6 +1609,7 @@ static void mvnet_reset(MdevDevice *mdev)
     n->status = 0;
     n->features = 0;
     n->guest_offloads = 0;
+    mvnet_peer_offloads(n);
     n->broken = false;
     mvnet_announce_stop(n);
     mdev_coal_reset(&n->coal[MVNET_RX_QUEUE]);
@@ -1617,6 +1728,14 @@ static int mvnet_post_load(void *opaque, int version_id)
     if (n->guest_offloads == MVNET_OFFLOADS_UNSET) {
         n->guest_offloads = n->features & MVNET_GUEST_OFFLOADS;
     }
+    if ((n->features & MVNET_OFFLOAD_FEATURES) && n->netdev &&
+        !n->peer_vnet_hdr) {
+        error_report("%s: the guest uses offloads, but netdev '%s' takes no "
+                     "virtio-net headers (tap with vnet_hdr=on does)",
+                     n->name, n->netdev);
+        mvnet_reset(MDEV_DEVICE(n));
+        return -EINVAL;
+    }
     if (!mvnet_rx_filter_check(&n->rxf, n->name) ||
         !mdev_switch_check_negotiated(n->name, n->features,
                                       mvnet_offered(n))) {
@@ -1634,6 +1753,7 @@ static int mvnet_post_load(void *opaque, int version_id)
      * (mvnet_vm_state_change), not here: guest memory may not be final.
      * The announce rounds run on the virtual clock, so also only then.
      */
+    mvnet_peer_offloads(n);
     mvnet_announce_start(n);
     return 0;
 }

@@ -12,6 +12,13 @@
 
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
+#include "qemu/cutils.h"
+#include <sched.h>
+#include <poll.h>
+#include <net/if.h>
+#include <linux/if_packet.h>
+#include <linux/if_ether.h>
+#include <sys/ioctl.h>
 #include "libqtest.h"
 #include "virtio-mdev-qtest.h"
 #include "libqos/fw_cfg.h"
@@ -3020,6 +3027,222 @@ static void test_migrate_crafted(void)
                     "exceed 64");
 }
 
+/* ---- offloads through a tap device ---- */
+
+#define TAP_IF          "qmtap0"
+#define TAP_NETDEV      "-netdev tap,id=t0,ifname=" TAP_IF ",script=no," \
+                        "downscript=no,vnet_hdr=on "
+#define VNET_HDR_LEN    10      /* what PACKET_VNET_HDR sockets use */
+#define MAX_GSO_FRAME   (14 + 65535)
+
+/*
+ * Enter a network namespace of our own, so that the tap device QEMU makes
+ * there touches nothing else: the namespace to go back to, or -1 when
+ * this cannot be done here (not root, no /dev/net/tun).  IPv6 stays off
+ * in it, so that the host sends nothing of its own on the tap device.
+ */
+static int netns_enter(void)
+{
+    int home = open("/proc/self/ns/net", O_RDONLY), sysctl;
+
+    if (home < 0 || access("/dev/net/tun", R_OK | W_OK) ||
+        unshare(CLONE_NEWNET)) {
+        if (home >= 0) {
+            close(home);
+        }
+        return -1;
+    }
+    sysctl = open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY);
+    if (sysctl >= 0) {
+        g_assert_cmpint(write(sysctl, "1", 1), ==, 1);
+        close(sysctl);
+    }
+    return home;
+}
+
+static void netns_leave(int home)
+{
+    g_assert_cmpint(setns(home, CLONE_NEWNET), ==, 0);
+    close(home);
+}
+
+/* The host's end of TAP_IF: up, and a packet socket with virtio-net headers */
+static int tap_host_socket(void)
+{
+    int s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)), one = 1;
+    struct sockaddr_ll sll = {
+        .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+    };
+    struct ifreq ifr = { };
+
+    g_assert_cmpint(s, >=, 0);
+    pstrcpy(ifr.ifr_name, sizeof(ifr.ifr_name), TAP_IF);
+    g_assert_cmpint(ioctl(s, SIOCGIFFLAGS, &ifr), ==, 0);
+    ifr.ifr_flags |= IFF_UP;
+    g_assert_cmpint(ioctl(s, SIOCSIFFLAGS, &ifr), ==, 0);
+    g_assert_cmpint(ioctl(s, SIOCGIFINDEX, &ifr), ==, 0);
+    sll.sll_ifindex = ifr.ifr_ifindex;
+    g_assert_cmpint(setsockopt(s, SOL_PACKET, PACKET_VNET_HDR, &one,
+                               sizeof(one)), ==, 0);
+    g_assert_cmpint(bind(s, (struct sockaddr *)&sll, sizeof(sll)), ==, 0);
+    return s;
+}
+
+/* The next frame QEMU wrote to the tap device, header first: its length */
+static ssize_t tap_host_recv(int s, uint8_t *buf, size_t size)
+{
+    struct pollfd pfd = { .fd = s, .events = POLLIN };
+    struct sockaddr_ll from;
+    socklen_t fromlen;
+    ssize_t got;
+
+    do {
+        if (poll(&pfd, 1, 10000) != 1) {
+            return -1;
+        }
+        fromlen = sizeof(from);
+        got = recvfrom(s, buf, size, 0, (struct sockaddr *)&from, &fromlen);
+    } while (got >= 0 && from.sll_pkttype == PACKET_OUTGOING);
+    return got;
+}
+
+/* Send @t to the guest as a TSO frame the host stack could have made. */
+static void tap_host_send(int s, const TsoFrame *t)
+{
+    uint8_t h[VNET_HDR_LEN] = { VIRTIO_NET_HDR_F_NEEDS_CSUM,
+                                VIRTIO_NET_HDR_GSO_TCPV4 };
+    struct iovec iov[] = {
+        { .iov_base = h, .iov_len = sizeof(h) },
+        { .iov_base = (void *)t->f, .iov_len = t->len },
+    };
+    struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+
+    stw_le_p(h + 2, t->l4 + 20);
+    stw_le_p(h + 4, TSO_MSS);
+    stw_le_p(h + 6, t->l4);
+    stw_le_p(h + 8, 16);
+    g_assert_cmpint(sendmsg(s, &msg, 0), ==, sizeof(h) + t->len);
+}
+
+/*
+ * A TCPv4 frame as Linux hands it to a NIC for TSO: a valid IPv4 header
+ * (DF, no fragment) and the pseudo-header sum in the TCP checksum field.
+ */
+static void tap_tso_frame(TsoFrame *t)
+{
+    uint8_t *ip = t->f + 14;
+
+    tso_frame(t, false, TCP_FIN_PSH_ACK);
+    t->f[0] = 0x02;                             /* unicast addresses */
+    t->f[6] = 0x02;
+    ip[1] = 0;
+    stw_be_p(ip + 6, 0x4000);
+    ip[8] = 64;
+    stw_be_p(ip + 10, 0);
+    stw_be_p(ip + 10, fold16(sum16(ip, 20, 0)) ^ 0xffff);
+    stw_be_p(t->f + t->l4 + 16, tcp_pseudo(t->f, t, 20 + TSO_PAYLOAD));
+}
+
+/*
+ * With a tap netdev (vnet_hdr=on) the offloads are offered and frames
+ * carry their virtio-net header both ways: a 4000-byte TSO frame the
+ * guest sends reaches the host whole, one the host sends reaches the
+ * guest whole while its offloads are on, and cut by the host kernel once
+ * GUEST_OFFLOADS_SET turned them off (the tap device was told).
+ */
+static void test_tso_tap(void)
+{
+    g_autofree uint8_t *buf = g_malloc(VNET_HDR_LEN + MAX_GSO_FRAME);
+    int home = netns_enter(), s;
+    uint64_t bufs[QSZ];
+    QTestState *qts;
+    uint16_t first;
+    TsoFrame t;
+    TQueue cq;
+    Dev d;
+
+    if (home < 0) {
+        g_test_skip("needs root, /dev/net/tun and network namespaces");
+        return;
+    }
+    qts = start(TAP_NETDEV "-device virtio-mdev-net,id=n0,netdev=t0");
+    s = tap_host_socket();
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    g_assert_cmphex(device_features(&d) & TSO_FEATURES, ==, TSO_FEATURES);
+    dev_start(&d, TSO_FEATURES);
+    queue_setup(&d, &cq, 2);
+    tap_tso_frame(&t);
+
+    tso_send(&d, &t, VIRTIO_NET_HDR_GSO_TCPV4);
+    g_assert_cmpint(tap_host_recv(s, buf, VNET_HDR_LEN + MAX_GSO_FRAME), ==,
+                    VNET_HDR_LEN + t.len);
+    g_assert_cmpuint(buf[0], ==, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    g_assert_cmpuint(buf[1], ==, VIRTIO_NET_HDR_GSO_TCPV4);
+    g_assert_cmpuint(lduw_le_p(buf + 4), ==, TSO_MSS);
+    g_assert_cmpmem(buf + VNET_HDR_LEN, t.len, t.f, t.len);
+
+    first = used_idx(&d, &d.rx);
+    tso_post(&d, bufs, 2);
+    kick(&d, &d.rx);
+    tap_host_send(s, &t);
+    g_assert_true(wait_used(&d, &d.rx, first + 2));
+    tso_expect_whole(&d, bufs, first, &t, VIRTIO_NET_HDR_GSO_TCPV4);
+
+    g_assert_cmpuint(set_offloads(&d, &cq, 0), ==, VIRTIO_NET_OK);
+    first = used_idx(&d, &d.rx);
+    tso_post(&d, bufs, TSO_PAYLOAD / TSO_MSS);
+    kick(&d, &d.rx);
+    tap_host_send(s, &t);
+    g_assert_true(wait_used(&d, &d.rx, first + TSO_PAYLOAD / TSO_MSS));
+    tso_expect_segments(&d, bufs, first, &t, false);
+    g_assert_cmpuint(stat_of(&d, "rx-stats", "errors"), ==, 0);
+    g_assert_cmpuint(stat_of(&d, "tx-stats", "errors"), ==, 0);
+    close(s);
+    qtest_quit(qts);
+    netns_leave(home);
+}
+
+/*
+ * A guest that uses offloads does not migrate to a destination whose
+ * netdev takes no virtio-net headers: the destination says why.
+ */
+static void test_tso_tap_migrate(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("virtio-mdev-XXXXXX", NULL);
+    g_autofree char *sock = g_build_filename(dir, "sock", NULL);
+    g_autofree char *err = g_build_filename(dir, "stderr", NULL);
+    g_autofree char *uri = g_strdup_printf("unix:%s", sock);
+    int home = netns_enter();
+    QTestState *src, *dst;
+    Dev d;
+
+    if (home < 0) {
+        g_test_skip("needs root, /dev/net/tun and network namespaces");
+        rmdir(dir);
+        return;
+    }
+    src = start("-m 64 " TAP_NETDEV "-device virtio-mdev-net,id=n0,"
+                "netdev=t0");
+    dst = start_incoming("-netdev hubport,id=t0,hubid=0 "
+                         "-device virtio-mdev-net,id=n0,netdev=t0", err);
+    dev_init(&d, src, "/machine/peripheral/n0");
+    dev_start(&d, TSO_FEATURES);
+    qtest_qmp_assert_success(dst, "{'execute': 'migrate-incoming', "
+                             "'arguments': {'uri': %s, "
+                             "'exit-on-error': false}}", uri);
+    qtest_qmp_assert_success(src, "{'execute': 'migrate', 'arguments': "
+                             "{'uri': %s}}", uri);
+    vmq_wait_migration(dst, "query-migrate", "status", "failed");
+    g_assert_true(said(err, "the guest uses offloads, but netdev 't0' "
+                       "takes no virtio-net headers"));
+    qtest_quit(dst);
+    qtest_quit(src);
+    netns_leave(home);
+    unlink(sock);
+    unlink(err);
+    rmdir(dir);
+}
+
 /*
  * No guest memory is touched while the VM is stopped: a kick during stop
  * moves nothing (not even work that was already waiting); cont resumes.
@@ -3527,6 +3750,8 @@ static void add_machine_tests(const char *m)
         { "csum", test_csum },
         { "csum/netdev", test_csum_netdev },
         { "tso", test_tso },
+        { "tso/tap", test_tso_tap },
+        { "tso/tap-migrate", test_tso_tap_migrate },
         { "notification-data", test_notification_data },
         { "announce-migrated", test_announce_migrated },
         { "netdev-backpressure", test_netdev_backpressure },
