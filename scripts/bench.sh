@@ -7,7 +7,9 @@
 #  2. guest loopback (tests/guest/bench.py): mvnet, mvnet without adaptive
 #     moderation and QEMU's virtio-net, all on virtio-mmio, on arm virt and
 #     x86 microvm, BENCH_ROUNDS interleaved rounds (default 5) of
-#     BENCH_FRAMES frames per workload (default 4000).  Under TCG the
+#     BENCH_FRAMES frames per workload (default 4000); then TCP through
+#     a tap device in a network namespace of its own, each way
+#     (BENCH_TCP_BYTES, default 128 MiB; 0 leaves it out).  Under TCG the
 #     guest's own CPU emulation dominates: read the ratios, not the rates.
 # Results: build/bench/ (table.md, summary.csv, rounds.csv, bench.json,
 # bench.png).
@@ -25,4 +27,5 @@ echo "== ring engine vs memcpy (${BENCH_SECONDS:-1}s per case)"
     tee "$out/engine.txt"
 echo "== guest loopback: mvnet vs QEMU's virtio-net (TCG)"
 "$top/tests/guest/bench.py" --rounds "${BENCH_ROUNDS:-5}" \
-    --count "${BENCH_FRAMES:-4000}" --engine "$out/engine.txt" --out "$out"
+    --count "${BENCH_FRAMES:-4000}" \
+    --tcp-bytes "${BENCH_TCP_BYTES:-$((128 << 20))}" --engine "$out/engine.txt" --out "$out"

@@ -22,10 +22,11 @@ host_build_pkgs="gcc make pkg-config ninja-build libglib2.0-dev libfdt-dev
     libpixman-1-dev zlib1g-dev flex bison python3-venv dpkg-dev ccache
     seabios qemu-efi-aarch64 ipxe-qemu libslirp-dev xz-utils libasan8
     libubsan1 python3-sphinx python3-sphinx-rtd-theme"
-# Packages needed by the guest tests (cross compiler, initramfs tools, and
-# Debian's U-Boot for arm virt, which boots from our NIC by DHCP and TFTP).
+# Packages needed by the guest tests (cross compiler, initramfs tools,
+# Debian's U-Boot for arm virt, which boots from our NIC by DHCP and TFTP,
+# and iproute2's ip for the tap cases' network namespace).
 host_guest_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio
-    device-tree-compiler acpica-tools u-boot-qemu"
+    device-tree-compiler acpica-tools u-boot-qemu iproute2"
 # Packages for the fuzzing build only (configure --fuzz): clang and its
 # libFuzzer runtime, which QEMU's --enable-fuzzing needs.
 host_fuzz_pkgs="clang libclang-rt-14-dev"

@@ -10,6 +10,15 @@ flight).  Three NICs, all on virtio-mmio so the transport is like for like:
   mvnet        virtio-mdev-net with its defaults (adaptive moderation)
   mvnet-nomod  virtio-mdev-net,adaptive-coal=off (an interrupt per frame)
 
+Then TCP through a tap device (tests/guest/tcphost.py: a network
+namespace of the benchmark's own, the host at the tap's end): the guest
+sends --tcp-bytes to the host, then receives as many (tcpstream; the host
+checks what it receives, the guest only counts, as iperf3), with the
+NIC's offloads (TSO both ways) on the same tap setup for each NIC:
+
+  reference    QEMU's virtio-net-device on -netdev tap (vnet headers)
+  mvnet        virtio-mdev-net on -netdev tap
+
 Rounds are interleaved (every NIC once per round, one boot at a time) so
 that a slow spell of the host hits all alike.  microvm boots without
 -icount where the host's TSC allows it (boot_setup()).  Per workload: the guest's
@@ -17,8 +26,8 @@ frames/s (median, min, max over the rounds), the guest's interrupts per
 frame (its /proc/interrupts) and, for mvnet, the driver's kicks per frame
 (query-mdev, sampled when the guest starts and ends the workload).
 
-  bench.py [--rounds N] [--count N] [--setup NAME]... [--out DIR]
-           [--engine FILE]
+  bench.py [--rounds N] [--count N] [--tcp-bytes N] [--setup NAME]...
+           [--out DIR] [--engine FILE]
 
 Writes DIR/rounds.csv (every measurement), DIR/summary.csv and
 DIR/bench.json, prints the table, and with gnuplot installed draws
@@ -42,6 +51,8 @@ WORKLOADS = (('stream-1514', 1514, 32), ('stream-60', 60, 32),
 NICS = (('reference', 'reference', ''),
         ('mvnet', 'mdev', ''),
         ('mvnet-nomod', 'mdev', 'adaptive-coal=off'))
+TCP_NICS = NICS
+TCP_WORKLOADS = (('tcp-guest-to-host', 'send'), ('tcp-host-to-guest', 'recv'))
 SETUP_NAMES = {'aarch64-virt-dt': 'arm virt (DT)',
                'x86_64-microvm': 'x86 microvm'}
 HZ = 250                    # Debian's CONFIG_HZ, for lpj=
@@ -130,29 +141,51 @@ def boot(setup, label, device, props, args):
     return results
 
 
-def summarize(rounds):
-    """Per setup, workload and NIC: median, min and max over the rounds."""
+def boot_tcp(setup, label, device, props, args):
+    """One boot on a tap device streaming TCP each way; two measurements."""
+    boot_as, opts = boot_setup(setup)
+    case = run.Case(device, boot_as, 'bench-tcp', props, guest_opts=opts,
+                    netdev='tap')
+    ok, summary, log, _ = run.run_case(case, args)
+    if not ok:
+        raise RuntimeError('%s %s: %s (log: %s)' % (setup, label, summary,
+                                                   log))
+    lines = [l.rstrip('\n') for l in open(log)]
+    frames = run.tcp_frames(lines)
+    streams = {run.parse_kv(l)['mode']: run.parse_kv(l) for l in lines
+               if l.startswith('TCPSTREAM ')}
+    return [dict(setup=setup, nic=label, workload=name,
+                 bytes=int(streams[d]['bytes']),
+                 mbps=float(streams[d]['mbps']),
+                 mean_frame=frames[d][1])
+            for name, d in TCP_WORKLOADS]
+
+
+def summarize(rounds, key):
+    """Per setup, workload and NIC of the rounds that measured KEY (fps or
+    mbps): median, min and max over the rounds, and the ratio of medians
+    to the reference's."""
     groups = {}
     for r in rounds:
-        groups.setdefault((r['setup'], r['workload'], r['nic']), []).append(r)
+        if key in r:
+            groups.setdefault((r['setup'], r['workload'], r['nic']),
+                              []).append(r)
     rows = []
     for (setup, workload, nic), rs in sorted(groups.items()):
-        fps = [r['fps'] for r in rs]
-        row = dict(setup=setup, workload=workload, nic=nic, rounds=len(rs),
-                   fps_median=statistics.median(fps), fps_min=min(fps),
-                   fps_max=max(fps),
-                   irqs_per_frame=statistics.median(
-                       r['irqs_per_frame'] for r in rs))
-        if 'kicks_per_frame' in rs[0]:
-            row['kicks_per_frame'] = statistics.median(
-                r['kicks_per_frame'] for r in rs)
+        vals = [r[key] for r in rs]
+        row = {'setup': setup, 'workload': workload, 'nic': nic,
+               'rounds': len(rs), key + '_median': statistics.median(vals),
+               key + '_min': min(vals), key + '_max': max(vals)}
+        for extra in ('irqs_per_frame', 'kicks_per_frame', 'mean_frame'):
+            if extra in rs[0]:
+                row[extra] = statistics.median(r[extra] for r in rs)
         rows.append(row)
-    ref = {(r['setup'], r['workload']): r['fps_median'] for r in rows
+    ref = {(r['setup'], r['workload']): r[key + '_median'] for r in rows
            if r['nic'] == 'reference'}
     for r in rows:
         base = ref.get((r['setup'], r['workload']))
         if base and r['nic'] != 'reference':
-            r['ratio_to_reference'] = r['fps_median'] / base
+            r['ratio_to_reference'] = r[key + '_median'] / base
     return rows
 
 
@@ -167,6 +200,23 @@ def engine_results(path):
             out.append({k: (v if k == 'ring' else float(v))
                         for k, v in kv.items()})
     return out
+
+
+def tcp_table(rows, args):
+    lines = ['TCP through a tap device, TCG, %d MiB each way, %d rounds '
+             'interleaved; Mbit/s median [min-max] (guest clock)'
+             % (args.tcp_bytes >> 20, args.rounds), '',
+             '| setup | direction | NIC | Mbit/s | vs reference | '
+             'mean frame (guest) |', '|---|---|---|---|---|---|']
+    for r in rows:
+        lines.append('| %s | %s | %s | %.0f [%.0f-%.0f] | %s | %.0f B |'
+                     % (SETUP_NAMES.get(r['setup'], r['setup']),
+                        r['workload'], r['nic'], r['mbps_median'],
+                        r['mbps_min'], r['mbps_max'],
+                        '%.2f' % r['ratio_to_reference']
+                        if 'ratio_to_reference' in r else '',
+                        r['mean_frame']))
+    return '\n'.join(lines)
 
 
 def table(rows, engine, args):
@@ -259,8 +309,15 @@ def main():
                    help='machine setups (default: all)')
     p.add_argument('--out', default=os.path.join(run.BUILD, 'bench'))
     p.add_argument('--engine', help="bench-vring-engine's output")
+    p.add_argument('--tcp-bytes', type=int, default=128 << 20,
+                   help='bytes of each TCP stream (0: no TCP case)')
     p.add_argument('--timeout', type=int, default=240)
     args = p.parse_args()
+    run.TCP_BYTES = args.tcp_bytes
+    run.TCP_DIRS = ('send', 'recv-nocheck')
+    why = run.tcphost.available() if args.tcp_bytes else 'not asked for'
+    if why:
+        print('bench: no TCP case: %s' % why)
     setups = args.setup or sorted(SETUP_NAMES)
     subprocess.run([os.path.join(run.TOP, 'tests', 'guest', 'prepare.sh')]
                    + sorted({run.SETUPS[s]['arch'] for s in setups}),
@@ -278,10 +335,21 @@ def main():
                              r['irqs_per_frame'],
                              ', %.3f kicks/frame' % r['kicks_per_frame']
                              if 'kicks_per_frame' in r else ''), flush=True)
-    rows = summarize(rounds)
+            for label, device, props in (TCP_NICS if not why else ()):
+                for r in boot_tcp(setup, label, device, props, args):
+                    r['round'] = rnd
+                    rounds.append(r)
+                    print('bench: round %d %s %s %s: %.0f Mbit/s, mean '
+                          'frame %.0f B' % (rnd + 1, setup, label,
+                                            r['workload'], r['mbps'],
+                                            r['mean_frame']), flush=True)
+    rows = summarize(rounds, 'fps')
+    tcp_rows = summarize(rounds, 'mbps')
     engine = engine_results(args.engine)
-    write(rounds, rows, engine, args.out)
+    write(rounds, rows + tcp_rows, engine, args.out)
     text = table(rows, engine, args)
+    if tcp_rows:
+        text += '\n\n' + tcp_table(tcp_rows, args)
     with open(os.path.join(args.out, 'table.md'), 'w') as f:
         f.write(text + '\n')
     print(text)

@@ -73,8 +73,9 @@ class TapNet:
     QEMU made it (configure()), and the host's TCP ends.  Use as a context
     manager, in the thread that starts QEMU."""
 
-    def __init__(self, nbytes):
+    def __init__(self, nbytes, dirs=('send', 'recv')):
         self.nbytes = nbytes
+        self.dirs = dirs            # the guest's (init: lc_tcp)
         self.home = None
         self.listener = None
         self.sent = None            # host -> guest: bytes, secs, error
@@ -121,11 +122,11 @@ class TapNet:
                         'dev', TAP_IF], check=True)
         subprocess.run(['ip', 'link', 'set', TAP_IF, 'up'], check=True)
 
-    def guest_opts(self, dirs=('send', 'recv')):
+    def guest_opts(self):
         """The guest's kernel options for these streams."""
         return {'lc_ip': '%s/%d' % (GUEST_IP, PREFIX),
                 'lc_tcp': ':'.join([HOST_IP, str(PORT), str(self.nbytes)]
-                                   + list(dirs))}
+                                   + list(self.dirs))}
 
     def _receive(self):
         """The guest's 'send': take its stream, check every byte."""

@@ -3,14 +3,16 @@
  * tcpstream: one TCP stream between the guest and the host, checked.
  *
  *   tcpstream send ADDR PORT BYTES   connect to ADDR:PORT, send BYTES
- *   tcpstream recv PORT BYTES        accept one connection on PORT and
- *                                    receive BYTES
+ *   tcpstream recv PORT BYTES [nocheck]
+ *                                    accept one connection on PORT and
+ *                                    receive BYTES (nocheck: as iperf3,
+ *                                    without looking at them)
  *
  * The stream is the pattern below, so the receiver checks every byte and
  * its place (tests/guest/tcphost.py makes and checks the same on the
  * host).  Prints one machine-readable line:
  *
- *   TCPSTREAM mode=send|recv bytes=N intact=yes|no secs=S mbps=M
+ *   TCPSTREAM mode=send|recv bytes=N intact=yes|no|unchecked secs=S mbps=M
  *
  * and exits 0 only when all BYTES went through (and, receiving, arrived
  * intact).  A receiver says "TCPSTREAM-LISTEN port=PORT" once it listens.
@@ -62,11 +64,11 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void report(const char *mode, unsigned long long bytes, int intact,
-                   double secs)
+static void report(const char *mode, unsigned long long bytes,
+                   const char *intact, double secs)
 {
     printf("TCPSTREAM mode=%s bytes=%llu intact=%s secs=%.3f mbps=%.1f\n",
-           mode, bytes, intact ? "yes" : "no", secs,
+           mode, bytes, intact, secs,
            secs > 0 ? bytes * 8 / secs / 1e6 : 0.0);
     fflush(stdout);
 }
@@ -95,11 +97,11 @@ static int do_send(int fd, unsigned long long total)
     /* The receiver closes once it has it all: then it was delivered. */
     while (done == total && recv(fd, p, 1, 0) > 0) {
     }
-    report("send", done, done == total, now() - t0);
+    report("send", done, done == total ? "yes" : "no", now() - t0);
     return done == total ? 0 : 1;
 }
 
-static int do_recv(int fd, unsigned long long total)
+static int do_recv(int fd, unsigned long long total, int check)
 {
     uint8_t *p = pattern(), *buf = malloc(CHUNK);
     unsigned long long done = 0;
@@ -116,20 +118,21 @@ static int do_recv(int fd, unsigned long long total)
             fprintf(stderr, "recv: %s\n", n ? strerror(errno) : "closed");
             break;
         }
-        if (intact && memcmp(buf, p + done % PERIOD, n)) {
+        if (check && intact && memcmp(buf, p + done % PERIOD, n)) {
             intact = 0;
             fprintf(stderr, "tcpstream: bytes differ after %llu\n", done);
         }
         done += n;
     }
-    report("recv", done, intact, now() - t0);
+    report("recv", done, !check ? "unchecked" : intact ? "yes" : "no",
+           now() - t0);
     return done == total && intact ? 0 : 1;
 }
 
 static int usage(void)
 {
     fprintf(stderr, "usage: tcpstream send ADDR PORT BYTES\n"
-                    "       tcpstream recv PORT BYTES\n");
+                    "       tcpstream recv PORT BYTES [nocheck]\n");
     return 2;
 }
 
@@ -150,7 +153,8 @@ int main(int argc, char **argv)
         }
         return do_send(fd, strtoull(argv[4], NULL, 0));
     }
-    if (argc == 4 && !strcmp(argv[1], "recv")) {
+    if ((argc == 4 || (argc == 5 && !strcmp(argv[4], "nocheck"))) &&
+        !strcmp(argv[1], "recv")) {
         int lfd = socket(AF_INET, SOCK_STREAM, 0);
 
         sa.sin_port = htons(atoi(argv[2]));
@@ -167,7 +171,7 @@ int main(int argc, char **argv)
             perror("accept");
             return 1;
         }
-        return do_recv(fd, strtoull(argv[3], NULL, 0));
+        return do_recv(fd, strtoull(argv[3], NULL, 0), argc == 4);
     }
     return usage();
 }
