@@ -861,6 +861,42 @@ static const VMStateDescription vmstate_virtio_mdev_backend = {
     },
 };
 
+/*
+ * Queues 0..7 travel in the main section, as before the transport had
+ * more; the others only when the driver touched one of them.
+ */
+#define VIRTIO_MDEV_LOW_QUEUES  8
+
+static bool virtio_mdev_high_queues_needed(void *opaque)
+{
+    VirtioMdevTransport *t = opaque;
+
+    for (unsigned i = VIRTIO_MDEV_LOW_QUEUES; i < VIRTIO_MDEV_MAX_QUEUES; i++) {
+        VirtioMdevQueue *q = &t->vq[i];
+
+        if (q->num || q->enabled || q->align || q->pfn || vq_addr(q->desc) ||
+            vq_addr(q->driver) || vq_addr(q->device)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static const VMStateDescription vmstate_virtio_mdev_high_queues = {
+    .name = "virtio-mdev/transport/high-queues",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = virtio_mdev_high_queues_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_STRUCT_SUB_ARRAY(vq, VirtioMdevTransport,
+                                 VIRTIO_MDEV_LOW_QUEUES,
+                                 VIRTIO_MDEV_MAX_QUEUES -
+                                 VIRTIO_MDEV_LOW_QUEUES, 1,
+                                 vmstate_virtio_mdev_queue, VirtioMdevQueue),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static int virtio_mdev_transport_pre_save(void *opaque)
 {
     VirtioMdevTransport *t = opaque;
@@ -888,11 +924,13 @@ const VMStateDescription vmstate_virtio_mdev_transport = {
         VMSTATE_UINT32(guest_page_shift, VirtioMdevTransport),
         VMSTATE_UINT32(queue_sel, VirtioMdevTransport),
         VMSTATE_UINT32(isr, VirtioMdevTransport),
-        VMSTATE_STRUCT_ARRAY(vq, VirtioMdevTransport, VIRTIO_MDEV_MAX_QUEUES,
-                             1, vmstate_virtio_mdev_queue, VirtioMdevQueue),
+        VMSTATE_STRUCT_SUB_ARRAY(vq, VirtioMdevTransport, 0,
+                                 VIRTIO_MDEV_LOW_QUEUES, 1,
+                                 vmstate_virtio_mdev_queue, VirtioMdevQueue),
         VMSTATE_END_OF_LIST()
     },
     .subsections = (const VMStateDescription * const []) {
+        &vmstate_virtio_mdev_high_queues,
         &vmstate_virtio_mdev_backend,
         NULL
     },

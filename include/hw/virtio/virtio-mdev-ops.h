@@ -21,7 +21,8 @@
 #include "exec/memory.h"
 #include "hw/vfio/mdev.h"
 
-#define VIRTIO_MDEV_MAX_QUEUES  8
+/* Enough for a device with 8 queue pairs and a control queue */
+#define VIRTIO_MDEV_MAX_QUEUES  17
 #define VIRTIO_MDEV_VENDOR_ID   0x554d4551  /* "QEMU" */
 
 typedef void VirtioMdevCallback(void *opaque);
