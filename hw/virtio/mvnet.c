@@ -54,6 +54,7 @@
 #include "qapi/qapi-events-net.h"
 #include "mvnet-rx-filter.h"
 #include "mvnet-offload.h"
+#include "mvnet-steer.h"
 #include "trace.h"
 
 #define TYPE_MVNET_PARENT "mvnet"
@@ -62,10 +63,19 @@ OBJECT_DECLARE_SIMPLE_TYPE(MvnetParent, MVNET_PARENT)
 #define TYPE_MVNET_DEVICE "mvnet-device"
 OBJECT_DECLARE_SIMPLE_TYPE(MvnetDevice, MVNET_DEVICE)
 
+/*
+ * Queue slots: our arrays keep the first pair and the control queue
+ * where one pair has them (so that its migration stream stays as it
+ * was), then the other pairs.  mvnet_slot() maps the driver's queue
+ * index (virtio 1.2, 5.1.2: receiveq1, transmitq1, ..., receiveqN,
+ * transmitqN, controlq) to a slot.
+ */
 #define MVNET_RX_QUEUE      0
 #define MVNET_TX_QUEUE      1
 #define MVNET_CTRL_QUEUE    2       /* with VIRTIO_NET_F_CTRL_VQ */
-#define MVNET_NUM_QUEUES    3
+#define MVNET_NUM_QUEUES    3       /* the slots of one pair and control */
+#define MVNET_MAX_PAIRS     8       /* 'queues' (VIRTIO_NET_F_MQ) */
+#define MVNET_SLOTS         (2 * MVNET_MAX_PAIRS + 1)
 #define MVNET_QUEUE_MAX     256
 #define MVNET_BURST         64      /* frames per bottom-half run */
 #define MVNET_MAX_RX_CHAINS 64      /* receive chains for one frame */
@@ -86,7 +96,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(MvnetDevice, MVNET_DEVICE)
      (1ULL << VIRTIO_NET_F_CTRL_RX_EXTRA) | \
      (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE) | \
      (1ULL << VIRTIO_NET_F_NOTF_COAL) | MVNET_OFFLOAD_FEATURES | \
-     (1ULL << VIRTIO_F_NOTIFICATION_DATA))
+     (1ULL << VIRTIO_F_NOTIFICATION_DATA) | (1ULL << VIRTIO_NET_F_MQ))
 
 /* Features that need VIRTIO_NET_F_CTRL_VQ */
 #define MVNET_CTRL_FEATURES \
@@ -94,7 +104,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(MvnetDevice, MVNET_DEVICE)
      (1ULL << VIRTIO_NET_F_CTRL_RX_EXTRA) | \
      (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE) | \
      (1ULL << VIRTIO_NET_F_NOTF_COAL) | \
-     (1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS))
+     (1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) | (1ULL << VIRTIO_NET_F_MQ))
 
 /* GUEST_OFFLOADS_SET has not been loaded (migration) */
 #define MVNET_OFFLOADS_UNSET    UINT64_MAX
@@ -155,6 +165,12 @@ typedef struct MvnetStats {
     uint64_t interrupts;
 } MvnetStats;
 
+/* A queue slot, for the timers of its notification coalescing */
+typedef struct MvnetQueueRef {
+    struct MvnetDevice *n;
+    unsigned slot;
+} MvnetQueueRef;
+
 struct MvnetDevice {
     MdevDevice parent_obj;
 
@@ -164,12 +180,14 @@ struct MvnetDevice {
     uint16_t mtu;
     bool link_up;
     bool adaptive_coal;
+    uint16_t max_pairs;         /* 'queues': max_virtqueue_pairs */
     uint64_t host_features;
     char *netdev;               /* id of a network backend, or NULL */
     struct {                    /* the source's, checked on load */
         uint64_t host_features;
         MACAddr mac;
         uint16_t mtu;
+        uint16_t max_pairs;
     } mig_conf;
 
     /* runtime */
@@ -184,8 +202,13 @@ struct MvnetDevice {
     uint32_t generation;
     bool broken;
     MACAddr mac;                /* in the config space; the driver may set it */
-    MdevVq vq[MVNET_NUM_QUEUES];
-    MvnetStats stats[MVNET_NUM_QUEUES];
+    uint16_t curr_pairs;        /* in use: 1, or MQ_VQ_PAIRS_SET's */
+    MdevVq vq[MVNET_SLOTS];
+    MvnetStats stats[MVNET_SLOTS];
+    struct {                    /* set_vq_cb's, by the driver's index */
+        VirtioMdevCallback *cb;
+        void *opaque;
+    } vq_cb[MVNET_SLOTS];
     char *name;                 /* "mvnet <uuid>", for messages */
     VirtioMdevCallback *config_cb;
     void *config_opaque;
@@ -194,20 +217,22 @@ struct MvnetDevice {
     VringChain ctrl_chain;
     VringChain *rx_chains;      /* MVNET_QUEUE_MAX: MRG_RXBUF, segments */
     unsigned rx_chains_n;       /* how many are made (the rest on need) */
-    VringAvailMark rx_mark;     /* RX seen when a frame had to wait */
+    VringAvailMark rx_mark[MVNET_SLOTS];    /* RX seen when a frame waited */
     uint64_t bh_runs;           /* datapath runs, to show it does not spin */
     MvnetRxFilter rxf;          /* from the control queue, for netdev frames */
     NICConf nic_conf;
     NICState *nic;              /* our NIC in QEMU's net layer, when bound */
     bool peer_vnet_hdr;         /* its peer takes virtio-net headers (tap) */
     bool rx_waiting;            /* the net layer holds frames for us */
+    uint32_t rx_signal;         /* receive slots rx_bh signals */
     uint8_t *tx_frame;          /* a frame on its way to the netdev */
     uint8_t *seg_frame;         /* a segment being cut, a checksum done */
     bool announce;              /* VIRTIO_NET_S_ANNOUNCE: the driver's turn */
     AnnounceTimer announce_timer;   /* rounds after migration */
-    MdevCoal coal[2];           /* RX and TX notification coalescing */
+    MdevCoal coal[MVNET_SLOTS]; /* notification coalescing, RX and TX */
+    MvnetQueueRef qref[MVNET_SLOTS];
     QEMUTimer *tx_poll;         /* batching: look at TX instead of kicks */
-    unsigned tx_poll_idle;      /* looks in a row that found nothing */
+    unsigned tx_poll_idle[MVNET_SLOTS]; /* looks in a row that found nothing */
 };
 
 static MvnetDevice *to_mvnet(MdevDevice *mdev)
@@ -223,6 +248,69 @@ static bool mvnet_has(MvnetDevice *n, unsigned bit)
 static const char *mvnet_name(MvnetDevice *n)
 {
     return MDEV_DEVICE(n)->uuid_str ?: "mvnet";
+}
+
+/* Queue layout */
+
+/* The receive and transmit slots of pair @p */
+static unsigned mvnet_rxq(unsigned p)
+{
+    return p ? 2 * p + 1 : MVNET_RX_QUEUE;
+}
+
+static unsigned mvnet_txq(unsigned p)
+{
+    return p ? 2 * p + 2 : MVNET_TX_QUEUE;
+}
+
+/* The pairs the driver can use: max_pairs with VIRTIO_NET_F_MQ, else 1 */
+static unsigned mvnet_pairs(MvnetDevice *n)
+{
+    return mvnet_has(n, VIRTIO_NET_F_MQ) ? n->max_pairs : 1;
+}
+
+/* The driver's index of the control queue: after the last pair */
+static unsigned mvnet_ctrl_index(MvnetDevice *n)
+{
+    return 2 * mvnet_pairs(n);
+}
+
+/* The driver's index of slot @s (the inverse of mvnet_slot) */
+static unsigned mvnet_index(MvnetDevice *n, unsigned s)
+{
+    if (s == MVNET_CTRL_QUEUE) {
+        return mvnet_ctrl_index(n);
+    }
+    return s < MVNET_CTRL_QUEUE ? s : s - 1;
+}
+
+/* The slot of the driver's queue @idx, or -1 when it has no such queue */
+static int mvnet_slot(MvnetDevice *n, unsigned idx)
+{
+    if (idx == mvnet_ctrl_index(n)) {
+        return n->host_features & (1ULL << VIRTIO_NET_F_CTRL_VQ)
+               ? MVNET_CTRL_QUEUE : -1;
+    }
+    if (idx >= 2 * mvnet_pairs(n)) {
+        return -1;
+    }
+    return idx & 1 ? mvnet_txq(idx / 2) : mvnet_rxq(idx / 2);
+}
+
+/* The slots the instance has: both queues of every pair, and control */
+static unsigned mvnet_num_slots(MvnetDevice *n)
+{
+    return 2 * n->max_pairs + 1;
+}
+
+/* Point each slot at the transport's callback for its queue index. */
+static void mvnet_map_callbacks(MvnetDevice *n)
+{
+    for (unsigned s = 0; s < mvnet_num_slots(n); s++) {
+        unsigned idx = mvnet_index(n, s);
+
+        mdev_vq_set_cb(&n->vq[s], n->vq_cb[idx].cb, n->vq_cb[idx].opaque);
+    }
 }
 
 /* Device state */
@@ -292,13 +380,16 @@ static void mvnet_notify(MvnetDevice *n, unsigned q)
 /* Moderate by default ('adaptive-coal'), until the driver sets NOTF_COAL. */
 static void mvnet_coal_adaptive(MvnetDevice *n)
 {
-    for (unsigned q = 0; q < ARRAY_SIZE(n->coal); q++) {
+    for (unsigned q = 0; q < MVNET_SLOTS; q++) {
         mdev_coal_set_adaptive(&n->coal[q],
                                n->adaptive_coal ? MVNET_COAL_ADAPTIVE_US : 0);
     }
 }
 
-/* A held notification's time is up (the VM runs: virtual clock). */
+/*
+ * A held notification's time is up (the VM runs: virtual clock), or one
+ * is due at once: signal queue @q.
+ */
 static void mvnet_coal_fire(MvnetDevice *n, unsigned q)
 {
     mdev_coal_signalled(&n->coal[q]);
@@ -308,14 +399,11 @@ static void mvnet_coal_fire(MvnetDevice *n, unsigned q)
     }
 }
 
-static void mvnet_coal_fire_rx(void *opaque)
+static void mvnet_coal_timer(void *opaque)
 {
-    mvnet_coal_fire(opaque, MVNET_RX_QUEUE);
-}
+    MvnetQueueRef *ref = opaque;
 
-static void mvnet_coal_fire_tx(void *opaque)
-{
-    mvnet_coal_fire(opaque, MVNET_TX_QUEUE);
+    mvnet_coal_fire(ref->n, ref->slot);
 }
 
 enum {
@@ -328,22 +416,23 @@ enum {
 };
 
 /* Give back the @nrx receive chains @c, in reverse order. */
-static void mvnet_unpop_rx(MvnetDevice *n, VringChain *c, unsigned nrx)
+static void mvnet_unpop_rx(MvnetDevice *n, unsigned rq, VringChain *c,
+                           unsigned nrx)
 {
     while (nrx--) {
-        vring_unpop(&n->vq[MVNET_RX_QUEUE].ring, &c[nrx]);
+        vring_unpop(&n->vq[rq].ring, &c[nrx]);
     }
 }
 
 /* Hand n->tx_chain back to the driver as used. */
-static int mvnet_tx_complete(MvnetDevice *n)
+static int mvnet_tx_complete(MvnetDevice *n, unsigned tq)
 {
-    if (vring_fill(&n->vq[MVNET_TX_QUEUE].ring, &n->tx_chain, 0) !=
+    if (vring_fill(&n->vq[tq].ring, &n->tx_chain, 0) !=
         VRING_OK) {
-        mvnet_set_broken(n, MVNET_TX_QUEUE, VRING_ERR_USED);
+        mvnet_set_broken(n, tq, VRING_ERR_USED);
         return MVNET_BROKEN;
     }
-    mdev_coal_count(&n->coal[MVNET_TX_QUEUE], 1);
+    mdev_coal_count(&n->coal[tq], 1);
     return MVNET_DONE;
 }
 
@@ -352,22 +441,22 @@ static int mvnet_tx_complete(MvnetDevice *n)
  * true when it is valid; false when it is not (a transmit error, logged)
  * or cannot be read (the device broke).
  */
-static bool mvnet_tx_hdr(MvnetDevice *n, uint64_t len)
+static bool mvnet_tx_hdr(MvnetDevice *n, unsigned tq, uint64_t len)
 {
-    Vring *ring = &n->vq[MVNET_TX_QUEUE].ring;
+    Vring *ring = &n->vq[tq].ring;
     int64_t got = vring_chain_read(ring, &n->tx_chain, 0, &n->tx_hdr,
                                    sizeof(n->tx_hdr));
     const char *why;
 
     if (got != sizeof(n->tx_hdr)) {
-        mvnet_set_broken(n, MVNET_TX_QUEUE, got < 0 ? -got : VRING_ERR_MEM);
+        mvnet_set_broken(n, tq, got < 0 ? -got : VRING_ERR_MEM);
         return false;
     }
     why = mvnet_offload_check_tx(&n->tx_hdr, len, n->features);
     if (why) {
         qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: transmitted frame with %s"
                       "\n", mvnet_name(n), why);
-        n->stats[MVNET_TX_QUEUE].errors++;
+        n->stats[tq].errors++;
         return false;
     }
     return true;
@@ -379,15 +468,15 @@ static bool mvnet_tx_hdr(MvnetDevice *n, uint64_t len)
  * a frame out of range or with a bad header, or sent while the link is
  * down, is counted and completed here (MVNET_DONE).
  */
-static int mvnet_tx_pop(MvnetDevice *n, uint64_t *len)
+static int mvnet_tx_pop(MvnetDevice *n, unsigned tq, uint64_t *len)
 {
-    MdevVq *tx = &n->vq[MVNET_TX_QUEUE];
+    MdevVq *tx = &n->vq[tq];
     unsigned hdr_len = mvnet_hdr_len(n);
     int r = vring_pop(&tx->ring, &n->tx_chain, true, false);
 
     if (r <= 0) {
         if (r < 0) {
-            mvnet_set_broken(n, MVNET_TX_QUEUE, -r);
+            mvnet_set_broken(n, tq, -r);
             return MVNET_BROKEN;
         }
         return MVNET_TX_EMPTY;
@@ -397,15 +486,15 @@ static int mvnet_tx_pop(MvnetDevice *n, uint64_t *len)
         qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: transmitted frame of %"
                       PRIu64 " bytes (header %u) is out of range\n",
                       mvnet_name(n), *len, hdr_len);
-        n->stats[MVNET_TX_QUEUE].errors++;
-        return mvnet_tx_complete(n);
+        n->stats[tq].errors++;
+        return mvnet_tx_complete(n, tq);
     }
-    if (!mvnet_tx_hdr(n, *len - hdr_len)) {
-        return n->broken ? MVNET_BROKEN : mvnet_tx_complete(n);
+    if (!mvnet_tx_hdr(n, tq, *len - hdr_len)) {
+        return n->broken ? MVNET_BROKEN : mvnet_tx_complete(n, tq);
     }
     if (!n->link_up) {
-        n->stats[MVNET_TX_QUEUE].drops++;
-        return mvnet_tx_complete(n);
+        n->stats[tq].drops++;
+        return mvnet_tx_complete(n, tq);
     }
     return MVNET_FRAME;
 }
@@ -417,10 +506,10 @@ static int mvnet_tx_pop(MvnetDevice *n, uint64_t *len)
  * the frame cannot fit (without MRG_RXBUF, or beyond MVNET_MAX_RX_CHAINS
  * or @room: an error, counted).
  */
-static int mvnet_rx_pop(MvnetDevice *n, uint64_t len, VringChain *c,
-                        unsigned room, unsigned *nrx)
+static int mvnet_rx_pop(MvnetDevice *n, unsigned rq, uint64_t len,
+                        VringChain *c, unsigned room, unsigned *nrx)
 {
-    MdevVq *rx = &n->vq[MVNET_RX_QUEUE];
+    MdevVq *rx = &n->vq[rq];
     bool mrg = n->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
     unsigned hdr_len = mvnet_hdr_len(n);
     unsigned max = mrg ? MIN(room, MVNET_MAX_RX_CHAINS) : MIN(room, 1);
@@ -431,13 +520,13 @@ static int mvnet_rx_pop(MvnetDevice *n, uint64_t len, VringChain *c,
     while (got < len && *nrx < max) {
         r = vring_pop(&rx->ring, &c[*nrx], false, true);
         if (r < 0) {
-            mvnet_set_broken(n, MVNET_RX_QUEUE, -r);
+            mvnet_set_broken(n, rq, -r);
             return MVNET_BROKEN;
         }
         if (r == 0) {
             /* Give everything back; wait for more than what was seen. */
-            vring_avail_mark(&rx->ring, &n->rx_mark);
-            mvnet_unpop_rx(n, c, *nrx);
+            vring_avail_mark(&rx->ring, &n->rx_mark[rq]);
+            mvnet_unpop_rx(n, rq, c, *nrx);
             return MVNET_WAIT_RX;
         }
         got += c[*nrx].in_len;
@@ -445,8 +534,8 @@ static int mvnet_rx_pop(MvnetDevice *n, uint64_t len, VringChain *c,
     }
     if (got < len) {
         /* Without MRG_RXBUF the frame does not fit: an error, no truncation */
-        mvnet_unpop_rx(n, c, *nrx);
-        n->stats[MVNET_RX_QUEUE].errors++;
+        mvnet_unpop_rx(n, rq, c, *nrx);
+        n->stats[rq].errors++;
         return MVNET_DONE;
     }
     if (c[0].in_len < hdr_len) {
@@ -456,8 +545,8 @@ static int mvnet_rx_pop(MvnetDevice *n, uint64_t len, VringChain *c,
                                                "%u-byte header",
                                                c[0].in_len, hdr_len);
 
-        mvnet_unpop_rx(n, c, *nrx);
-        mvnet_set_broken_why(n, MVNET_RX_QUEUE, why);
+        mvnet_unpop_rx(n, rq, c, *nrx);
+        mvnet_set_broken_why(n, rq, why);
         return MVNET_BROKEN;
     }
     return MVNET_FRAME;
@@ -467,10 +556,10 @@ static int mvnet_rx_pop(MvnetDevice *n, uint64_t len, VringChain *c,
  * Publish the @nrx receive chains @c that now hold @len bytes (header
  * included): the header's num_buffers, then each chain's used length.
  */
-static int mvnet_rx_push(MvnetDevice *n, VringChain *c, unsigned nrx,
-                         uint64_t len)
+static int mvnet_rx_push(MvnetDevice *n, unsigned rq, VringChain *c,
+                         unsigned nrx, uint64_t len)
 {
-    MdevVq *rx = &n->vq[MVNET_RX_QUEUE];
+    MdevVq *rx = &n->vq[rq];
     unsigned hdr_len = mvnet_hdr_len(n);
     uint64_t off = 0;
 
@@ -481,7 +570,7 @@ static int mvnet_rx_push(MvnetDevice *n, VringChain *c, unsigned nrx,
         if (vring_chain_write(&rx->ring, &c[0],
                               offsetof(struct virtio_net_hdr_mrg_rxbuf,
                                        num_buffers), nb, 2) != 2) {
-            mvnet_set_broken(n, MVNET_RX_QUEUE, VRING_ERR_MEM);
+            mvnet_set_broken(n, rq, VRING_ERR_MEM);
             return MVNET_BROKEN;
         }
     }
@@ -489,14 +578,14 @@ static int mvnet_rx_push(MvnetDevice *n, VringChain *c, unsigned nrx,
         uint64_t chunk = MIN(c[i].in_len, len - off);
 
         if (vring_fill(&rx->ring, &c[i], chunk) != VRING_OK) {
-            mvnet_set_broken(n, MVNET_RX_QUEUE, VRING_ERR_USED);
+            mvnet_set_broken(n, rq, VRING_ERR_USED);
             return MVNET_BROKEN;
         }
         off += chunk;
     }
-    n->stats[MVNET_RX_QUEUE].packets++;
-    n->stats[MVNET_RX_QUEUE].bytes += len - hdr_len;
-    mdev_coal_count(&n->coal[MVNET_RX_QUEUE], 1);
+    n->stats[rq].packets++;
+    n->stats[rq].bytes += len - hdr_len;
+    mdev_coal_count(&n->coal[rq], 1);
     return MVNET_DONE;
 }
 
@@ -504,11 +593,11 @@ static int mvnet_rx_push(MvnetDevice *n, VringChain *c, unsigned nrx,
  * Write @buf (@size bytes) after the header @h (or a zeroed one) into the
  * @nrx popped chains @c.
  */
-static int mvnet_rx_write(MvnetDevice *n, VringChain *c, unsigned nrx,
-                          const struct virtio_net_hdr *h, const uint8_t *buf,
-                          size_t size)
+static int mvnet_rx_write(MvnetDevice *n, unsigned rq, VringChain *c,
+                          unsigned nrx, const struct virtio_net_hdr *h,
+                          const uint8_t *buf, size_t size)
 {
-    Vring *ring = &n->vq[MVNET_RX_QUEUE].ring;
+    Vring *ring = &n->vq[rq].ring;
     struct virtio_net_hdr_mrg_rxbuf hdr = { };
     unsigned hdr_len = mvnet_hdr_len(n);
     uint64_t off = 0;
@@ -536,10 +625,10 @@ static int mvnet_rx_write(MvnetDevice *n, VringChain *c, unsigned nrx,
  * Copy the transmitted frame (@len bytes, header included) into @nrx
  * receive chains, ring to ring, and give it the receive header @rxh.
  */
-static int mvnet_loop_copy(MvnetDevice *n, unsigned nrx, uint64_t len,
-                           const struct virtio_net_hdr *rxh)
+static int mvnet_loop_copy(MvnetDevice *n, unsigned p, unsigned nrx,
+                           uint64_t len, const struct virtio_net_hdr *rxh)
 {
-    MdevVq *tx = &n->vq[MVNET_TX_QUEUE], *rx = &n->vq[MVNET_RX_QUEUE];
+    MdevVq *tx = &n->vq[mvnet_txq(p)], *rx = &n->vq[mvnet_rxq(p)];
     uint64_t off = 0;
 
     for (unsigned i = 0; i < nrx; i++) {
@@ -565,15 +654,15 @@ static int mvnet_loop_copy(MvnetDevice *n, unsigned nrx, uint64_t len,
  * without its header into n->tx_frame: its length, or -1 when it cannot
  * be read (the device broke).
  */
-static int64_t mvnet_tx_read(MvnetDevice *n, uint64_t len)
+static int64_t mvnet_tx_read(MvnetDevice *n, unsigned tq, uint64_t len)
 {
-    Vring *tx = &n->vq[MVNET_TX_QUEUE].ring;
+    Vring *tx = &n->vq[tq].ring;
     unsigned hdr_len = mvnet_hdr_len(n);
     int64_t got = vring_chain_read(tx, &n->tx_chain, hdr_len, n->tx_frame,
                                    len - hdr_len);
 
     if (got != len - hdr_len) {
-        mvnet_set_broken(n, MVNET_TX_QUEUE, got < 0 ? -got : VRING_ERR_MEM);
+        mvnet_set_broken(n, tq, got < 0 ? -got : VRING_ERR_MEM);
         return -1;
     }
     return got;
@@ -583,15 +672,17 @@ static int64_t mvnet_tx_read(MvnetDevice *n, uint64_t len)
  * The receiver does not take the checksum the sender left to the device:
  * complete it in a copy of the frame, received with a zeroed header.
  */
-static int mvnet_loop_csum(MvnetDevice *n, unsigned nrx, uint64_t len)
+static int mvnet_loop_csum(MvnetDevice *n, unsigned p, unsigned nrx,
+                           uint64_t len)
 {
-    int64_t got = mvnet_tx_read(n, len);
+    int64_t got = mvnet_tx_read(n, mvnet_txq(p), len);
 
     if (got < 0) {
         return -VRING_ERR_MEM;      /* the device broke on the TX queue */
     }
     mvnet_offload_csum(n->tx_frame, got, &n->tx_hdr);
-    return mvnet_rx_write(n, n->rx_chains, nrx, NULL, n->tx_frame, got);
+    return mvnet_rx_write(n, mvnet_rxq(p), n->rx_chains, nrx, NULL,
+                          n->tx_frame, got);
 }
 
 /* Room for @count receive chains in n->rx_chains (made on first need). */
@@ -607,23 +698,23 @@ static void mvnet_rx_chains_reserve(MvnetDevice *n, unsigned count)
  * of them for segment i: MVNET_FRAME, or (nothing kept) MVNET_WAIT_RX,
  * MVNET_DONE (they cannot all fit in the ring: counted) or MVNET_BROKEN.
  */
-static int mvnet_rx_pop_segments(MvnetDevice *n, const MvnetGso *g,
-                                 unsigned *nrx)
+static int mvnet_rx_pop_segments(MvnetDevice *n, unsigned rq,
+                                 const MvnetGso *g, unsigned *nrx)
 {
-    unsigned room = MIN(n->vq[MVNET_RX_QUEUE].cfg.num, MVNET_QUEUE_MAX);
+    unsigned room = MIN(n->vq[rq].cfg.num, MVNET_QUEUE_MAX);
     unsigned hdr_len = mvnet_hdr_len(n), used = 0;
     int r;
 
     if (g->nseg > room) {
-        n->stats[MVNET_RX_QUEUE].errors++;
+        n->stats[rq].errors++;
         return MVNET_DONE;
     }
     mvnet_rx_chains_reserve(n, room);
     for (unsigned i = 0; i < g->nseg; used += nrx[i], i++) {
-        r = mvnet_rx_pop(n, hdr_len + mvnet_gso_seg_len(g, i),
+        r = mvnet_rx_pop(n, rq, hdr_len + mvnet_gso_seg_len(g, i),
                          &n->rx_chains[used], room - used, &nrx[i]);
         if (r != MVNET_FRAME) {
-            mvnet_unpop_rx(n, n->rx_chains, used);
+            mvnet_unpop_rx(n, rq, n->rx_chains, used);
             return r;
         }
     }
@@ -635,7 +726,7 @@ static int mvnet_rx_pop_segments(MvnetDevice *n, const MvnetGso *g,
  * them, @nrx[i] for segment i: each a frame of its own, its checksum left
  * to the receiver (GUEST_CSUM) or done here.
  */
-static int mvnet_rx_segments(MvnetDevice *n, const MvnetGso *g,
+static int mvnet_rx_segments(MvnetDevice *n, unsigned rq, const MvnetGso *g,
                              const uint8_t *frame, const unsigned *nrx)
 {
     bool csum = n->guest_offloads & (1ULL << VIRTIO_NET_F_GUEST_CSUM);
@@ -652,12 +743,12 @@ static int mvnet_rx_segments(MvnetDevice *n, const MvnetGso *g,
             mvnet_offload_csum(n->seg_frame, seg_len, &h);
             memset(&h, 0, sizeof(h));
         }
-        r = mvnet_rx_write(n, c, nrx[i], &h, n->seg_frame, seg_len);
+        r = mvnet_rx_write(n, rq, c, nrx[i], &h, n->seg_frame, seg_len);
         if (r < 0) {
-            mvnet_set_broken(n, MVNET_RX_QUEUE, -r);
+            mvnet_set_broken(n, rq, -r);
             return MVNET_BROKEN;
         }
-        if (mvnet_rx_push(n, c, nrx[i], hdr_len + seg_len) != MVNET_DONE) {
+        if (mvnet_rx_push(n, rq, c, nrx[i], hdr_len + seg_len) != MVNET_DONE) {
             return MVNET_BROKEN;
         }
     }
@@ -669,10 +760,11 @@ static int mvnet_rx_segments(MvnetDevice *n, const MvnetGso *g,
  * take: cut it into segments.  All their receive chains are popped first,
  * so that the frame goes whole or waits whole.
  */
-static int mvnet_loop_tso(MvnetDevice *n, uint64_t len)
+static int mvnet_loop_tso(MvnetDevice *n, unsigned p, uint64_t len)
 {
-    Vring *tx = &n->vq[MVNET_TX_QUEUE].ring;
-    int64_t got = mvnet_tx_read(n, len);
+    unsigned tq = mvnet_txq(p), rq = mvnet_rxq(p);
+    Vring *tx = &n->vq[tq].ring;
+    int64_t got = mvnet_tx_read(n, tq, len);
     g_autofree unsigned *nrx = NULL;
     const char *why;
     MvnetGso g;
@@ -685,62 +777,63 @@ static int mvnet_loop_tso(MvnetDevice *n, uint64_t len)
     if (why) {
         qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: transmitted %s\n",
                       mvnet_name(n), why);
-        n->stats[MVNET_TX_QUEUE].errors++;
-        return mvnet_tx_complete(n);
+        n->stats[tq].errors++;
+        return mvnet_tx_complete(n, tq);
     }
     /* More segments than the ring holds fail below: no bigger array. */
     nrx = g_new(unsigned, MIN(g.nseg, MVNET_QUEUE_MAX));
-    r = mvnet_rx_pop_segments(n, &g, nrx);
+    r = mvnet_rx_pop_segments(n, rq, &g, nrx);
     if (r == MVNET_WAIT_RX) {
         vring_unpop(tx, &n->tx_chain);
         return r;
     } else if (r == MVNET_FRAME) {
-        r = mvnet_rx_segments(n, &g, n->tx_frame, nrx);
-        n->stats[MVNET_TX_QUEUE].packets++;
-        n->stats[MVNET_TX_QUEUE].bytes += got;
+        r = mvnet_rx_segments(n, rq, &g, n->tx_frame, nrx);
+        n->stats[tq].packets++;
+        n->stats[tq].bytes += got;
     }
-    return r == MVNET_BROKEN ? r : mvnet_tx_complete(n);
+    return r == MVNET_BROKEN ? r : mvnet_tx_complete(n, tq);
 }
 
 /* Move one transmitted frame into receive buffers; returns MVNET_*. */
-static int mvnet_loop_one(MvnetDevice *n)
+static int mvnet_loop_one(MvnetDevice *n, unsigned p)
 {
-    MdevVq *tx = &n->vq[MVNET_TX_QUEUE];
+    unsigned tq = mvnet_txq(p), rq = mvnet_rxq(p);
+    MdevVq *tx = &n->vq[tq];
     struct virtio_net_hdr rxh;
     MvnetRxHow how;
     unsigned nrx;
     uint64_t len;
     int r;
 
-    r = mvnet_tx_pop(n, &len);
+    r = mvnet_tx_pop(n, tq, &len);
     if (r != MVNET_FRAME) {
         return r;
     }
     how = mvnet_offload_rx_hdr(&n->tx_hdr, n->guest_offloads, &rxh);
     if (how == MVNET_RX_SEGMENT) {
-        return mvnet_loop_tso(n, len);
+        return mvnet_loop_tso(n, p, len);
     }
-    r = mvnet_rx_pop(n, len, n->rx_chains, MVNET_MAX_RX_CHAINS, &nrx);
+    r = mvnet_rx_pop(n, rq, len, n->rx_chains, MVNET_MAX_RX_CHAINS, &nrx);
     if (r == MVNET_WAIT_RX) {
         vring_unpop(&tx->ring, &n->tx_chain);
         return r;
     } else if (r == MVNET_DONE) {
-        return mvnet_tx_complete(n);
+        return mvnet_tx_complete(n, tq);
     } else if (r == MVNET_BROKEN) {
         return r;
     }
-    r = how == MVNET_RX_AS_IS ? mvnet_loop_copy(n, nrx, len, &rxh)
-                              : mvnet_loop_csum(n, nrx, len);
+    r = how == MVNET_RX_AS_IS ? mvnet_loop_copy(n, p, nrx, len, &rxh)
+                              : mvnet_loop_csum(n, p, nrx, len);
     if (r < 0) {
-        mvnet_set_broken(n, MVNET_RX_QUEUE, -r);
+        mvnet_set_broken(n, rq, -r);
         return MVNET_BROKEN;
     }
-    if (mvnet_rx_push(n, n->rx_chains, nrx, len) != MVNET_DONE) {
+    if (mvnet_rx_push(n, rq, n->rx_chains, nrx, len) != MVNET_DONE) {
         return MVNET_BROKEN;
     }
-    n->stats[MVNET_TX_QUEUE].packets++;
-    n->stats[MVNET_TX_QUEUE].bytes += len - mvnet_hdr_len(n);
-    return mvnet_tx_complete(n);
+    n->stats[tq].packets++;
+    n->stats[tq].bytes += len - mvnet_hdr_len(n);
+    return mvnet_tx_complete(n, tq);
 }
 
 /*
@@ -763,23 +856,23 @@ static void mvnet_tx_sent(NetClientState *nc, ssize_t len)
 }
 
 /* Send one transmitted frame to the netdev; returns MVNET_*. */
-static int mvnet_send_one(MvnetDevice *n)
+static int mvnet_send_one(MvnetDevice *n, unsigned tq)
 {
     uint64_t len;
     int64_t got;
     ssize_t sent;
     int r;
 
-    r = mvnet_tx_pop(n, &len);
+    r = mvnet_tx_pop(n, tq, &len);
     if (r != MVNET_FRAME) {
         return r;
     }
-    got = mvnet_tx_read(n, len);
+    got = mvnet_tx_read(n, tq, len);
     if (got < 0) {
         return MVNET_BROKEN;
     }
-    n->stats[MVNET_TX_QUEUE].packets++;
-    n->stats[MVNET_TX_QUEUE].bytes += got;
+    n->stats[tq].packets++;
+    n->stats[tq].bytes += got;
     /* A frame the peer cannot take now is queued (copied) by the net layer */
     if (n->peer_vnet_hdr) {
         struct virtio_net_hdr_mrg_rxbuf h = { .hdr = n->tx_hdr };
@@ -794,7 +887,7 @@ static int mvnet_send_one(MvnetDevice *n)
         sent = qemu_send_packet_async(qemu_get_queue(n->nic), n->tx_frame,
                                       got, mvnet_tx_sent);
     }
-    r = mvnet_tx_complete(n);
+    r = mvnet_tx_complete(n, tq);
     return r == MVNET_DONE && !sent ? MVNET_WAIT_NET : r;
 }
 
@@ -814,7 +907,7 @@ static bool mvnet_can_receive(NetClientState *nc)
  * A GSO frame from the netdev (@h, @buf, @size) that the driver does not
  * take whole: cut it, all receive chains popped first as in the loopback.
  */
-static int mvnet_receive_segments(MvnetDevice *n,
+static int mvnet_receive_segments(MvnetDevice *n, unsigned rq,
                                   const struct virtio_net_hdr *h,
                                   const uint8_t *buf, size_t size)
 {
@@ -825,12 +918,12 @@ static int mvnet_receive_segments(MvnetDevice *n,
 
     if (why) {
         trace_mvnet_netdev_bad_hdr(mvnet_name(n), why);
-        n->stats[MVNET_RX_QUEUE].errors++;
+        n->stats[rq].errors++;
         return MVNET_DONE;
     }
     nrx = g_new(unsigned, MIN(g.nseg, MVNET_QUEUE_MAX));
-    r = mvnet_rx_pop_segments(n, &g, nrx);
-    return r == MVNET_FRAME ? mvnet_rx_segments(n, &g, buf, nrx) : r;
+    r = mvnet_rx_pop_segments(n, rq, &g, nrx);
+    return r == MVNET_FRAME ? mvnet_rx_segments(n, rq, &g, buf, nrx) : r;
 }
 
 /*
@@ -839,7 +932,8 @@ static int mvnet_receive_segments(MvnetDevice *n,
  * driver takes them, else with the checksum done or cut into segments.
  * Returns MVNET_WAIT_RX when it has to wait for buffers, else MVNET_*.
  */
-static int mvnet_receive_frame(MvnetDevice *n, const struct virtio_net_hdr *h,
+static int mvnet_receive_frame(MvnetDevice *n, unsigned rq,
+                               const struct virtio_net_hdr *h,
                                const uint8_t *buf, size_t size)
 {
     struct virtio_net_hdr rxh;
@@ -851,10 +945,10 @@ static int mvnet_receive_frame(MvnetDevice *n, const struct virtio_net_hdr *h,
                                      &why)) {
     case MVNET_RX_BAD:
         trace_mvnet_netdev_bad_hdr(mvnet_name(n), why);
-        n->stats[MVNET_RX_QUEUE].errors++;
+        n->stats[rq].errors++;
         return MVNET_DONE;
     case MVNET_RX_SEGMENT:
-        return mvnet_receive_segments(n, h, buf, size);
+        return mvnet_receive_segments(n, rq, h, buf, size);
     case MVNET_RX_CSUM:
         memcpy(n->seg_frame, buf, size);
         mvnet_offload_csum(n->seg_frame, size, h);
@@ -863,16 +957,16 @@ static int mvnet_receive_frame(MvnetDevice *n, const struct virtio_net_hdr *h,
     case MVNET_RX_AS_IS:
         break;
     }
-    r = mvnet_rx_pop(n, mvnet_hdr_len(n) + size, n->rx_chains,
+    r = mvnet_rx_pop(n, rq, mvnet_hdr_len(n) + size, n->rx_chains,
                      MVNET_MAX_RX_CHAINS, &nrx);
     if (r != MVNET_FRAME) {
         return r;
     }
-    if (mvnet_rx_write(n, n->rx_chains, nrx, &rxh, buf, size) < 0) {
-        mvnet_set_broken(n, MVNET_RX_QUEUE, VRING_ERR_MEM);
+    if (mvnet_rx_write(n, rq, n->rx_chains, nrx, &rxh, buf, size) < 0) {
+        mvnet_set_broken(n, rq, VRING_ERR_MEM);
         return MVNET_BROKEN;
     }
-    return mvnet_rx_push(n, n->rx_chains, nrx, mvnet_hdr_len(n) + size);
+    return mvnet_rx_push(n, rq, n->rx_chains, nrx, mvnet_hdr_len(n) + size);
 }
 
 /* A frame from the netdev; 0 (it stays queued) when no buffer is posted. */
@@ -882,6 +976,7 @@ static ssize_t mvnet_receive(NetClientState *nc, const uint8_t *buf,
     MvnetDevice *n = qemu_get_nic_opaque(nc);
     struct virtio_net_hdr_mrg_rxbuf vh = { };
     size_t whole = size;
+    unsigned rq = MVNET_RX_QUEUE;
     int r;
 
     if (!mvnet_can_receive(nc)) {
@@ -889,7 +984,7 @@ static ssize_t mvnet_receive(NetClientState *nc, const uint8_t *buf,
     }
     if (n->peer_vnet_hdr) {
         if (size < sizeof(vh)) {
-            n->stats[MVNET_RX_QUEUE].errors++;
+            n->stats[rq].errors++;
             return whole;
         }
         memcpy(&vh, buf, sizeof(vh));
@@ -897,26 +992,31 @@ static ssize_t mvnet_receive(NetClientState *nc, const uint8_t *buf,
         size -= sizeof(vh);
     }
     if (!n->link_up) {
-        n->stats[MVNET_RX_QUEUE].drops++;
+        n->stats[rq].drops++;
         return whole;
     }
     if (!size || size > MVNET_MAX_FRAME) {
-        n->stats[MVNET_RX_QUEUE].errors++;
+        n->stats[rq].errors++;
         return whole;
     }
     if (!mvnet_rx_filter_accept(&n->rxf, n->mac.a, buf, size)) {
         return whole;                   /* not for us */
     }
-    r = mvnet_receive_frame(n, &vh.hdr, buf, size);
+    rq = mvnet_rxq(mvnet_steer(buf, size, n->curr_pairs));
+    if (!n->vq[rq].ready) {
+        n->stats[rq].drops++;           /* a queue the driver left off */
+        return whole;
+    }
+    r = mvnet_receive_frame(n, rq, &vh.hdr, buf, size);
     if (r == MVNET_WAIT_RX) {
         n->rx_waiting = true;
-        if (vring_enable_notify_since(&n->vq[MVNET_RX_QUEUE].ring,
-                                      &n->rx_mark)) {
+        if (vring_enable_notify_since(&n->vq[rq].ring, &n->rx_mark[rq])) {
             qemu_bh_schedule(n->bh);    /* buffers came meanwhile */
         }
         return 0;
     }
     if (r == MVNET_DONE) {
+        n->rx_signal |= 1u << rq;
         qemu_bh_schedule(n->rx_bh);
     }
     return whole;
@@ -931,19 +1031,24 @@ static ssize_t mvnet_receive(NetClientState *nc, const uint8_t *buf,
 static void mvnet_rx_bh(void *opaque)
 {
     MvnetDevice *n = opaque;
-    MdevCoal *coal = &n->coal[MVNET_RX_QUEUE];
 
     /* Stopped: the run-state change resumes (mvnet_bh publishes). */
     if (!runstate_is_running() || n->broken ||
-        !(n->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
-        !n->vq[MVNET_RX_QUEUE].ready) {
+        !(n->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
         return;
     }
-    if (coal->driver_set) {
-        mvnet_notify(n, MVNET_RX_QUEUE);
-    } else {
-        mdev_coal_signalled(coal);
-        mvnet_notify_now(n, MVNET_RX_QUEUE);
+    while (n->rx_signal && !n->broken) {
+        unsigned rq = ctz32(n->rx_signal);
+
+        n->rx_signal &= ~(1u << rq);
+        if (!n->vq[rq].ready) {
+            continue;
+        }
+        if (n->coal[rq].driver_set) {
+            mvnet_notify(n, rq);
+        } else {
+            mvnet_coal_fire(n, rq);
+        }
     }
 }
 
@@ -1136,22 +1241,62 @@ static uint8_t mvnet_ctrl_mac_table(MvnetDevice *n, VringChain *c,
     return VIRTIO_NET_OK;
 }
 
-/* VIRTIO_NET_CTRL_NOTF_COAL_RX_SET or _TX_SET: max_packets, max_usecs. */
+/*
+ * VIRTIO_NET_CTRL_NOTF_COAL_RX_SET or _TX_SET: max_packets, max_usecs,
+ * for every receive (or transmit) queue.
+ */
 static uint8_t mvnet_ctrl_coal(MvnetDevice *n, uint8_t cmd, VringChain *c)
 {
     Vring *ring = &n->vq[MVNET_CTRL_QUEUE].ring;
     struct virtio_net_ctrl_coal coal;
-    unsigned q = cmd == VIRTIO_NET_CTRL_NOTF_COAL_RX_SET ? MVNET_RX_QUEUE
-                                                         : MVNET_TX_QUEUE;
+    bool rx = cmd == VIRTIO_NET_CTRL_NOTF_COAL_RX_SET;
 
     if (vring_chain_read(ring, c, sizeof(struct virtio_net_ctrl_hdr), &coal,
                          sizeof(coal)) != sizeof(coal)) {
         return VIRTIO_NET_ERR;
     }
-    mdev_coal_set(&n->coal[q], le32_to_cpu(coal.max_packets),
-                  le32_to_cpu(coal.max_usecs));
-    trace_mvnet_coal(mvnet_name(n), q, n->coal[q].max_packets,
-                     n->coal[q].usecs);
+    for (unsigned p = 0; p < n->max_pairs; p++) {
+        unsigned q = rx ? mvnet_rxq(p) : mvnet_txq(p);
+
+        mdev_coal_set(&n->coal[q], le32_to_cpu(coal.max_packets),
+                      le32_to_cpu(coal.max_usecs));
+        trace_mvnet_coal(mvnet_name(n), mvnet_index(n, q),
+                         n->coal[q].max_packets, n->coal[q].usecs);
+    }
+    return VIRTIO_NET_OK;
+}
+
+/*
+ * VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET: the driver uses the first @data pairs.
+ * Work still pending on the pairs it gives up is published and signalled
+ * now; from then on only the pairs in use receive.
+ */
+static uint8_t mvnet_ctrl_mq(MvnetDevice *n, VringChain *c)
+{
+    Vring *ring = &n->vq[MVNET_CTRL_QUEUE].ring;
+    struct virtio_net_ctrl_mq mq;
+    uint16_t pairs;
+
+    if (vring_chain_read(ring, c, sizeof(struct virtio_net_ctrl_hdr), &mq,
+                         sizeof(mq)) != sizeof(mq)) {
+        return VIRTIO_NET_ERR;
+    }
+    pairs = le16_to_cpu(mq.virtqueue_pairs);
+    if (pairs < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN || pairs > n->max_pairs) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: %u queue pairs asked, "
+                      "1..%u offered\n", mvnet_name(n), pairs, n->max_pairs);
+        return VIRTIO_NET_ERR;
+    }
+    for (unsigned p = pairs; p < n->curr_pairs; p++) {
+        if (n->vq[mvnet_rxq(p)].ready) {
+            mvnet_notify_now(n, mvnet_rxq(p));
+        }
+        if (n->vq[mvnet_txq(p)].ready) {
+            mvnet_notify_now(n, mvnet_txq(p));
+        }
+    }
+    n->curr_pairs = pairs;
+    trace_mvnet_mq_pairs(mvnet_name(n), pairs);
     return VIRTIO_NET_OK;
 }
 
@@ -1249,6 +1394,13 @@ static uint8_t mvnet_ctrl_command(MvnetDevice *n, VringChain *c)
             return mvnet_ctrl_offloads(n, c);
         }
         break;
+    case VIRTIO_NET_CTRL_MQ:
+        if (hdr.cmd == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET &&
+            mvnet_has(n, VIRTIO_NET_F_MQ) &&
+            data_len == sizeof(struct virtio_net_ctrl_mq)) {
+            return mvnet_ctrl_mq(n, c);
+        }
+        break;
     case VIRTIO_NET_CTRL_ANNOUNCE:
         if (hdr.cmd == VIRTIO_NET_CTRL_ANNOUNCE_ACK && !data_len &&
             mvnet_has(n, VIRTIO_NET_F_GUEST_ANNOUNCE)) {
@@ -1309,23 +1461,26 @@ static bool mvnet_ctrl(MvnetDevice *n, bool *more)
 }
 
 /*
- * The transmit ring is drained.  While moderation batches (a stream), the
- * driver's kicks stay off and the ring is looked at again a fraction of
- * the interrupt gap later, until MVNET_TX_POLL_IDLE looks in a row found
- * nothing (the driver pauses while it takes a batch of interrupts); then
- * kicks are enabled again (true: frames came meanwhile, drain again).
+ * Pair @p's transmit ring is drained.  While moderation batches (a
+ * stream), the driver's kicks stay off and the ring is looked at again a
+ * fraction of the interrupt gap later, until MVNET_TX_POLL_IDLE looks in a
+ * row found nothing (the driver pauses while it takes a batch of
+ * interrupts); then kicks are enabled again (true: frames came meanwhile,
+ * drain again).
  */
-static bool mvnet_tx_idle(MvnetDevice *n, bool found)
+static bool mvnet_tx_idle(MvnetDevice *n, unsigned p, bool found)
 {
-    MdevCoal *c = &n->coal[MVNET_RX_QUEUE];
+    MdevCoal *c = &n->coal[mvnet_rxq(p)];
+    unsigned tq = mvnet_txq(p);
 
-    n->tx_poll_idle = found ? 0 : n->tx_poll_idle + 1;
-    if (n->tx_poll_idle < MVNET_TX_POLL_IDLE && mdev_coal_batching(c)) {
-        timer_mod(n->tx_poll, qemu_clock_get_us(QEMU_CLOCK_VIRTUAL) +
-                  MAX(mdev_coal_gap(c) / 4, MVNET_TX_POLL_MIN_US));
+    n->tx_poll_idle[tq] = found ? 0 : n->tx_poll_idle[tq] + 1;
+    if (n->tx_poll_idle[tq] < MVNET_TX_POLL_IDLE && mdev_coal_batching(c)) {
+        timer_mod_anticipate(n->tx_poll,
+                             qemu_clock_get_us(QEMU_CLOCK_VIRTUAL) +
+                             MAX(mdev_coal_gap(c) / 4, MVNET_TX_POLL_MIN_US));
         return false;
     }
-    return vring_enable_notify(&n->vq[MVNET_TX_QUEUE].ring);
+    return vring_enable_notify(&n->vq[tq].ring);
 }
 
 static void mvnet_tx_poll(void *opaque)
@@ -1335,57 +1490,72 @@ static void mvnet_tx_poll(void *opaque)
     qemu_bh_schedule(n->bh);
 }
 
-static void mvnet_bh(void *opaque)
+/*
+ * Run up to a burst of pair @p's transmitted frames, then signal.
+ * Returns true when the pair has more to do now (run again).
+ */
+static bool mvnet_pair_run(MvnetDevice *n, unsigned p)
 {
-    MvnetDevice *n = opaque;
-    MdevVq *tx = &n->vq[MVNET_TX_QUEUE], *rx = &n->vq[MVNET_RX_QUEUE];
+    MdevVq *tx = &n->vq[mvnet_txq(p)], *rx = &n->vq[mvnet_rxq(p)];
     unsigned budget = MVNET_BURST;
-    bool again = false, ctrl_more = false;
+    bool again = false;
     int r = MVNET_DONE;
 
-    n->bh_runs++;
-    /* Stopped: no guest memory is touched; the run-state change resumes. */
-    if (!runstate_is_running() || n->broken ||
-        !(n->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
-        !mvnet_ctrl(n, &ctrl_more)) {
-        return;
-    }
     if (!tx->ready || !rx->ready) {
-        if (ctrl_more) {
-            qemu_bh_schedule(n->bh);
-        }
-        return;
+        return false;
     }
     vring_disable_notify(&tx->ring);
     while (budget--) {
-        r = mvnet_peer(n) ? mvnet_send_one(n) : mvnet_loop_one(n);
+        r = mvnet_peer(n) ? mvnet_send_one(n, mvnet_txq(p))
+                          : mvnet_loop_one(n, p);
         if (r != MVNET_DONE) {
             break;
         }
     }
     if (r == MVNET_BROKEN) {
-        return;
+        return false;
     }
-    mvnet_notify(n, MVNET_RX_QUEUE);
-    mvnet_notify(n, MVNET_TX_QUEUE);
+    mvnet_notify(n, mvnet_rxq(p));
+    mvnet_notify(n, mvnet_txq(p));
     if (r == MVNET_DONE) {
         /* Budget used up: yield to the main loop, then go on. */
         again = true;
     } else if (r == MVNET_TX_EMPTY) {
-        again = mvnet_tx_idle(n, budget + 1 < MVNET_BURST);
+        again = mvnet_tx_idle(n, p, budget + 1 < MVNET_BURST);
     } else if (r == MVNET_WAIT_NET) {
         /* The netdev's sent callback (mvnet_tx_sent) goes on. */
     } else {
         /* Waiting: keep TX kicks off; new RX buffers (a kick) resume. */
-        again = vring_enable_notify_since(&rx->ring, &n->rx_mark);
+        again = vring_enable_notify_since(&rx->ring,
+                                          &n->rx_mark[mvnet_rxq(p)]);
     }
-    again |= ctrl_more;
+    trace_mvnet_bh(mvnet_name(n), p, r, again);
+    return again;
+}
+
+static void mvnet_bh(void *opaque)
+{
+    MvnetDevice *n = opaque;
+    bool again = false;
+
+    n->bh_runs++;
+    /* Stopped: no guest memory is touched; the run-state change resumes. */
+    if (!runstate_is_running() || n->broken ||
+        !(n->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
+        !mvnet_ctrl(n, &again)) {
+        return;
+    }
+    for (unsigned p = 0; p < n->curr_pairs && !n->broken; p++) {
+        again |= mvnet_pair_run(n, p);
+    }
+    if (n->broken) {
+        return;
+    }
     if (n->rx_waiting && n->nic) {
         /* Frames the net layer held for us: receive them now. */
         n->rx_waiting = false;
         qemu_flush_queued_packets(qemu_get_queue(n->nic));
     }
-    trace_mvnet_bh(mvnet_name(n), r, again);
     if (again) {
         qemu_bh_schedule(n->bh);
     }
@@ -1424,8 +1594,9 @@ static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
     }
     mvnet_announce_stop(n);
     qemu_announce_timer_del(&n->announce_timer, false);
-    mdev_coal_destroy(&n->coal[MVNET_RX_QUEUE]);
-    mdev_coal_destroy(&n->coal[MVNET_TX_QUEUE]);
+    for (unsigned q = 0; q < MVNET_SLOTS; q++) {
+        mdev_coal_destroy(&n->coal[q]);
+    }
     g_clear_pointer(&n->tx_poll, timer_free);
     vring_dma_destroy(&n->dma);
     if (!host) {
@@ -1440,16 +1611,21 @@ static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
     qemu_announce_timer_reset(&n->announce_timer, migrate_announce_params(),
                               QEMU_CLOCK_VIRTUAL, mvnet_announce_timer, n);
     n->announce_timer.round = 0;
-    mdev_coal_init(&n->coal[MVNET_RX_QUEUE], mvnet_coal_fire_rx, n);
-    mdev_coal_init(&n->coal[MVNET_TX_QUEUE], mvnet_coal_fire_tx, n);
+    for (unsigned q = 0; q < mvnet_num_slots(n); q++) {
+        n->qref[q] = (MvnetQueueRef) { .n = n, .slot = q };
+        if (q != MVNET_CTRL_QUEUE) {
+            mdev_coal_init(&n->coal[q], mvnet_coal_timer, &n->qref[q]);
+        }
+    }
     mvnet_coal_adaptive(n);
     n->tx_poll = timer_new_us(QEMU_CLOCK_VIRTUAL, mvnet_tx_poll, n);
-    vring_dma_init(&n->dma, host->dma_as, MVNET_NUM_QUEUES, "mvnet");
+    vring_dma_init(&n->dma, host->dma_as, MVNET_SLOTS, "mvnet");
     g_free(n->name);
     n->name = g_strdup_printf("mvnet %s", mdev->uuid_str);
-    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
+    for (unsigned q = 0; q < MVNET_SLOTS; q++) {
         mdev_vq_init(&n->vq[q], &n->dma, q, n->name);
     }
+    n->curr_pairs = 1;
     if (!n->mac_set) {
         /* A unique locally administered address from the UUID. */
         n->conf_mac.a[0] = 0x02;
@@ -1459,34 +1635,67 @@ static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
     return mvnet_nic_create(n, errp);
 }
 
+/*
+ * The queue ops take the driver's index; a queue that the negotiated
+ * layout does not have (before FEATURES_OK, a driver may touch the
+ * indexes of either layout) is refused or reads as stopped.
+ */
+static MdevVq *mvnet_vq(MvnetDevice *n, uint16_t idx)
+{
+    int s = mvnet_slot(n, idx);
+
+    if (s < 0) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: queue %u does not exist "
+                      "with the negotiated features\n", mvnet_name(n), idx);
+        return NULL;
+    }
+    return &n->vq[s];
+}
+
 static int mvnet_set_vq_address(MdevDevice *mdev, uint16_t idx, uint64_t desc,
                                 uint64_t driver, uint64_t device)
 {
-    mdev_vq_set_address(&to_mvnet(mdev)->vq[idx], desc, driver, device);
+    MdevVq *vq = mvnet_vq(to_mvnet(mdev), idx);
+
+    if (!vq) {
+        return -EINVAL;
+    }
+    mdev_vq_set_address(vq, desc, driver, device);
     return 0;
 }
 
 static void mvnet_set_vq_num(MdevDevice *mdev, uint16_t idx, uint32_t num)
 {
-    mdev_vq_set_num(&to_mvnet(mdev)->vq[idx], num);
+    MdevVq *vq = mvnet_vq(to_mvnet(mdev), idx);
+
+    if (vq) {
+        mdev_vq_set_num(vq, num);
+    }
 }
 
+/*
+ * Before the features are negotiated, every index either layout has (one
+ * pair and control at 2, or max_pairs pairs and control after them).
+ */
 static uint16_t mvnet_get_vq_num_max(MdevDevice *mdev, uint16_t idx)
 {
     MvnetDevice *n = to_mvnet(mdev);
+    bool ctrl = n->host_features & (1ULL << VIRTIO_NET_F_CTRL_VQ);
 
-    if (idx == MVNET_CTRL_QUEUE) {
-        return n->host_features & (1ULL << VIRTIO_NET_F_CTRL_VQ)
-               ? MVNET_QUEUE_MAX : 0;
+    if (n->features) {
+        return mvnet_slot(n, idx) >= 0 ? MVNET_QUEUE_MAX : 0;
     }
-    return idx < MVNET_NUM_QUEUES ? MVNET_QUEUE_MAX : 0;
+    return idx < (ctrl ? mvnet_num_slots(n) : 2) ? MVNET_QUEUE_MAX : 0;
 }
 
 static void mvnet_kick_vq(MdevDevice *mdev, uint16_t idx)
 {
     MvnetDevice *n = to_mvnet(mdev);
+    int s = mvnet_slot(n, idx);
 
-    n->stats[idx].kicks++;
+    if (s >= 0) {
+        n->stats[s].kicks++;
+    }
     if (!n->broken) {
         qemu_bh_schedule(n->bh);
     }
@@ -1500,10 +1709,11 @@ static void mvnet_kick_vq_with_data(MdevDevice *mdev, uint32_t data)
 {
     MvnetDevice *n = to_mvnet(mdev);
     uint16_t idx = data & 0xffff;
+    int s = mvnet_slot(n, idx);
 
-    if (mvnet_has(n, VIRTIO_F_NOTIFICATION_DATA) && n->vq[idx].ready &&
-        !vring_kick_data_new(&n->vq[idx].ring, data >> 16)) {
-        n->stats[idx].kicks++;
+    if (mvnet_has(n, VIRTIO_F_NOTIFICATION_DATA) && s >= 0 &&
+        n->vq[s].ready && !vring_kick_data_new(&n->vq[s].ring, data >> 16)) {
+        n->stats[s].kicks++;
         trace_mvnet_kick_nothing_new(mvnet_name(n), idx, data >> 16);
         return;
     }
@@ -1513,32 +1723,49 @@ static void mvnet_kick_vq_with_data(MdevDevice *mdev, uint32_t data)
 static void mvnet_set_vq_cb(MdevDevice *mdev, uint16_t idx,
                             VirtioMdevCallback *cb, void *opaque)
 {
-    mdev_vq_set_cb(&to_mvnet(mdev)->vq[idx], cb, opaque);
+    MvnetDevice *n = to_mvnet(mdev);
+
+    if (idx < mvnet_num_slots(n)) {
+        n->vq_cb[idx].cb = cb;
+        n->vq_cb[idx].opaque = opaque;
+        mvnet_map_callbacks(n);
+    }
 }
 
 /* The ring uses the negotiated features and the driver's size. */
 static int mvnet_set_vq_ready(MdevDevice *mdev, uint16_t idx, bool ready)
 {
     MvnetDevice *n = to_mvnet(mdev);
+    MdevVq *vq = mvnet_vq(n, idx);
 
-    return mdev_vq_set_ready(&n->vq[idx], ready, n->features);
+    return vq ? mdev_vq_set_ready(vq, ready, n->features) : -EINVAL;
 }
 
 static bool mvnet_get_vq_ready(MdevDevice *mdev, uint16_t idx)
 {
-    return to_mvnet(mdev)->vq[idx].ready;
+    MvnetDevice *n = to_mvnet(mdev);
+    int s = mvnet_slot(n, idx);
+
+    return s >= 0 && n->vq[s].ready;
 }
 
 static int mvnet_set_vq_state(MdevDevice *mdev, uint16_t idx,
                               const VirtioMdevVqState *state)
 {
-    return mdev_vq_set_state(&to_mvnet(mdev)->vq[idx], state);
+    MdevVq *vq = mvnet_vq(to_mvnet(mdev), idx);
+
+    return vq ? mdev_vq_set_state(vq, state) : -EINVAL;
 }
 
 static int mvnet_get_vq_state(MdevDevice *mdev, uint16_t idx,
                               VirtioMdevVqState *state)
 {
-    mdev_vq_get_state(&to_mvnet(mdev)->vq[idx], state);
+    MdevVq *vq = mvnet_vq(to_mvnet(mdev), idx);
+
+    if (!vq) {
+        return -EINVAL;
+    }
+    mdev_vq_get_state(vq, state);
     return 0;
 }
 
@@ -1550,11 +1777,15 @@ static uint32_t mvnet_get_vq_align(MdevDevice *mdev)
 /*
  * What is offered: the switched-on features, control ones only with
  * CTRL_VQ; offloads in loopback or with a netdev that takes virtio-net
- * headers, and with what they need.
+ * headers, and with what they need; MQ with more than one pair.
  */
 static uint64_t mvnet_offered(MvnetDevice *n)
 {
     uint64_t f = n->host_features;
+
+    if (n->max_pairs < 2) {
+        f &= ~(1ULL << VIRTIO_NET_F_MQ);
+    }
 
     if (n->netdev && !n->peer_vnet_hdr) {
         f &= ~MVNET_OFFLOAD_FEATURES;
@@ -1596,6 +1827,7 @@ static int mvnet_set_features(MdevDevice *mdev, uint64_t features)
     }
     n->features = features;
     n->guest_offloads = features & MVNET_GUEST_OFFLOADS;
+    mvnet_map_callbacks(n);
     mvnet_peer_offloads(n);
     return 0;
 }
@@ -1631,17 +1863,20 @@ static void mvnet_reset(MdevDevice *mdev)
     if (n->bh) {
         qemu_bh_cancel(n->bh);
     }
-    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
+    for (unsigned q = 0; q < MVNET_SLOTS; q++) {
         mdev_vq_reset(&n->vq[q]);
+        mdev_coal_reset(&n->coal[q]);
+        n->tx_poll_idle[q] = 0;
     }
     n->status = 0;
     n->features = 0;
     n->guest_offloads = 0;
+    n->curr_pairs = 1;
+    n->rx_signal = 0;
+    mvnet_map_callbacks(n);
     mvnet_peer_offloads(n);
     n->broken = false;
     mvnet_announce_stop(n);
-    mdev_coal_reset(&n->coal[MVNET_RX_QUEUE]);
-    mdev_coal_reset(&n->coal[MVNET_TX_QUEUE]);
     if (n->tx_poll) {
         timer_del(n->tx_poll);
     }
@@ -1676,7 +1911,7 @@ static void mvnet_fill_config(MvnetDevice *n, struct virtio_net_config *cfg)
     memcpy(cfg->mac, n->mac.a, ETH_ALEN);
     stw_le_p(&cfg->status, (n->link_up ? VIRTIO_NET_S_LINK_UP : 0) |
                            (n->announce ? VIRTIO_NET_S_ANNOUNCE : 0));
-    stw_le_p(&cfg->max_virtqueue_pairs, 1);
+    stw_le_p(&cfg->max_virtqueue_pairs, n->max_pairs);
     stw_le_p(&cfg->mtu, n->mtu);
 }
 
@@ -1735,6 +1970,8 @@ static int mvnet_pre_load(void *opaque)
     MvnetDevice *n = opaque;
 
     n->guest_offloads = MVNET_OFFLOADS_UNSET;
+    n->curr_pairs = 1;              /* a source with one pair sends no more */
+    n->mig_conf.max_pairs = 1;      /* mvnet/config version 1 */
     return 0;
 }
 
@@ -1742,7 +1979,7 @@ static int mvnet_pre_save(void *opaque)
 {
     MvnetDevice *n = opaque;
 
-    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
+    for (unsigned q = 0; q < mvnet_num_slots(n); q++) {
         mdev_vq_pre_save(&n->vq[q]);
     }
     return 0;
@@ -1770,7 +2007,23 @@ static int mvnet_post_load(void *opaque, int version_id)
         mvnet_reset(MDEV_DEVICE(n));
         return -EINVAL;
     }
-    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
+    if (n->curr_pairs < 1 || n->curr_pairs > mvnet_pairs(n)) {
+        error_report("%s: %u queue pairs in use in the migration stream, "
+                     "1..%u here", n->name, n->curr_pairs, mvnet_pairs(n));
+        mvnet_reset(MDEV_DEVICE(n));
+        return -EINVAL;
+    }
+    for (unsigned q = mvnet_num_slots(n); q < MVNET_SLOTS; q++) {
+        if (n->vq[q].ready) {
+            error_report("%s: the migration stream has queues beyond "
+                         "property 'queues' (%u) in use", n->name,
+                         n->max_pairs);
+            mvnet_reset(MDEV_DEVICE(n));
+            return -EINVAL;
+        }
+    }
+    mvnet_map_callbacks(n);
+    for (unsigned q = 0; q < mvnet_num_slots(n); q++) {
         if (mdev_vq_post_load(&n->vq[q], n->features) < 0) {
             mvnet_reset(MDEV_DEVICE(n));    /* nothing half-loaded stays */
             return -EINVAL;
@@ -1799,6 +2052,7 @@ static int mvnet_conf_pre_save(void *opaque)
     n->mig_conf.host_features = n->host_features;
     n->mig_conf.mac = n->conf_mac;
     n->mig_conf.mtu = n->mtu;
+    n->mig_conf.max_pairs = n->max_pairs;
     return 0;
 }
 
@@ -1810,6 +2064,12 @@ static int mvnet_conf_post_load(void *opaque, int version_id)
                                          n->mig_conf.host_features,
                                          n->host_features);
 
+    if (n->mig_conf.max_pairs != n->max_pairs) {
+        error_report("%s: property 'queues' is %u on the migration source "
+                     "and %u here", n->name, n->mig_conf.max_pairs,
+                     n->max_pairs);
+        ok = false;
+    }
     if (n->mig_conf.mtu != n->mtu) {
         error_report("%s: property 'mtu' is %u on the migration source and "
                      "%u here", n->name, n->mig_conf.mtu, n->mtu);
@@ -1837,7 +2097,7 @@ static bool mvnet_conf_needed(void *opaque)
 
 static const VMStateDescription vmstate_mvnet_conf = {
     .name = "mvnet/config",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .needed = mvnet_conf_needed,
     .pre_save = mvnet_conf_pre_save,
@@ -1846,6 +2106,7 @@ static const VMStateDescription vmstate_mvnet_conf = {
         VMSTATE_UINT64(mig_conf.host_features, MvnetDevice),
         VMSTATE_BUFFER(mig_conf.mac.a, MvnetDevice),
         VMSTATE_UINT16(mig_conf.mtu, MvnetDevice),
+        VMSTATE_UINT16_V(mig_conf.max_pairs, MvnetDevice, 2),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -1867,7 +2128,7 @@ static bool mvnet_coal_needed(void *opaque)
 {
     MvnetDevice *n = opaque;
 
-    for (unsigned q = 0; q < ARRAY_SIZE(n->coal); q++) {
+    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
         if (n->coal[q].driver_set || n->coal[q].pending) {
             return true;
         }
@@ -1882,8 +2143,8 @@ static const VMStateDescription vmstate_mvnet_coal = {
     .minimum_version_id = 1,
     .needed = mvnet_coal_needed,
     .fields = (const VMStateField[]) {
-        VMSTATE_STRUCT_ARRAY(coal, MvnetDevice, 2, 1, vmstate_mdev_coal,
-                             MdevCoal),
+        VMSTATE_STRUCT_SUB_ARRAY(coal, MvnetDevice, 0, 2, 1,
+                                 vmstate_mdev_coal, MdevCoal),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -1922,6 +2183,34 @@ static const VMStateDescription vmstate_mvnet_offloads = {
     },
 };
 
+static bool mvnet_mq_needed(void *opaque)
+{
+    MvnetDevice *n = opaque;
+
+    return n->max_pairs > 1;
+}
+
+/* The pairs after the first: their queues, counters and coalescing. */
+static const VMStateDescription vmstate_mvnet_mq = {
+    .name = "mvnet/mq",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = mvnet_mq_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT16(curr_pairs, MvnetDevice),
+        VMSTATE_STRUCT_SUB_ARRAY(vq, MvnetDevice, MVNET_NUM_QUEUES,
+                                 MVNET_SLOTS - MVNET_NUM_QUEUES, 1,
+                                 vmstate_mdev_vq, MdevVq),
+        VMSTATE_STRUCT_SUB_ARRAY(stats, MvnetDevice, MVNET_NUM_QUEUES,
+                                 MVNET_SLOTS - MVNET_NUM_QUEUES, 1,
+                                 vmstate_mvnet_stats, MvnetStats),
+        VMSTATE_STRUCT_SUB_ARRAY(coal, MvnetDevice, MVNET_NUM_QUEUES,
+                                 MVNET_SLOTS - MVNET_NUM_QUEUES, 1,
+                                 vmstate_mdev_coal, MdevCoal),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static const VMStateDescription vmstate_mvnet = {
     .name = "mvnet",
     .version_id = 3,
@@ -1936,10 +2225,10 @@ static const VMStateDescription vmstate_mvnet = {
         VMSTATE_BOOL(link_up, MvnetDevice),
         VMSTATE_BOOL(broken, MvnetDevice),
         VMSTATE_BUFFER(mac.a, MvnetDevice),
-        VMSTATE_STRUCT_ARRAY(vq, MvnetDevice, MVNET_NUM_QUEUES, 3,
-                             vmstate_mdev_vq, MdevVq),
-        VMSTATE_STRUCT_ARRAY(stats, MvnetDevice, MVNET_NUM_QUEUES, 3,
-                             vmstate_mvnet_stats, MvnetStats),
+        VMSTATE_STRUCT_SUB_ARRAY(vq, MvnetDevice, 0, MVNET_NUM_QUEUES, 3,
+                                 vmstate_mdev_vq, MdevVq),
+        VMSTATE_STRUCT_SUB_ARRAY(stats, MvnetDevice, 0, MVNET_NUM_QUEUES, 3,
+                                 vmstate_mvnet_stats, MvnetStats),
         VMSTATE_END_OF_LIST()
     },
     .subsections = (const VMStateDescription * const []) {
@@ -1947,6 +2236,7 @@ static const VMStateDescription vmstate_mvnet = {
         &vmstate_mvnet_rxf,
         &vmstate_mvnet_coal,
         &vmstate_mvnet_offloads,
+        &vmstate_mvnet_mq,
         NULL
     },
 };
@@ -2045,6 +2335,31 @@ static void mvnet_set_mtu(Object *obj, Visitor *v, const char *name,
         return;
     }
     MVNET_DEVICE(obj)->mtu = mtu;
+}
+
+static void mvnet_get_queues(Object *obj, Visitor *v, const char *name,
+                             void *opaque, Error **errp)
+{
+    visit_type_uint16(v, name, &MVNET_DEVICE(obj)->max_pairs, errp);
+}
+
+static void mvnet_set_queues(Object *obj, Visitor *v, const char *name,
+                             void *opaque, Error **errp)
+{
+    uint16_t pairs;
+
+    if (!visit_type_uint16(v, name, &pairs, errp)) {
+        return;
+    }
+    if (pairs < 1 || pairs > MVNET_MAX_PAIRS) {
+        error_setg(errp, "property 'queues': %u is not in 1..%u", pairs,
+                   MVNET_MAX_PAIRS);
+        return;
+    }
+    if (!mvnet_check_unbound(MVNET_DEVICE(obj), name, errp)) {
+        return;
+    }
+    MVNET_DEVICE(obj)->max_pairs = pairs;
 }
 
 static void mvnet_get_host_features(Object *obj, Visitor *v, const char *name,
@@ -2173,17 +2488,29 @@ static void mvnet_get_bh_runs(Object *obj, Visitor *v, const char *name,
     visit_type_uint64(v, name, &MVNET_DEVICE(obj)->bh_runs, errp);
 }
 
+/*
+ * Every queue the instance has, in the driver's order (rx, tx, rx1, tx1,
+ * ..., ctrl), numbered as with all pairs (VIRTIO_NET_F_MQ).
+ */
 static void mvnet_query_stats(MdevDevice *mdev, MdevQueueStatsList **stats)
 {
-    static const char *const names[MVNET_NUM_QUEUES] = { "rx", "tx", "ctrl" };
     MvnetDevice *n = to_mvnet(mdev);
 
-    for (unsigned q = 0; q < MVNET_NUM_QUEUES; q++) {
+    for (unsigned idx = 0; idx < mvnet_num_slots(n); idx++) {
+        unsigned q = idx == 2 * n->max_pairs ? MVNET_CTRL_QUEUE
+                     : idx & 1 ? mvnet_txq(idx / 2) : mvnet_rxq(idx / 2);
         MdevQueueStats *s = g_new0(MdevQueueStats, 1);
         MvnetStats *st = &n->stats[q];
 
-        s->queue = q;
-        s->name = g_strdup(names[q]);
+        s->queue = idx;
+        if (q == MVNET_CTRL_QUEUE) {
+            s->name = g_strdup("ctrl");
+        } else if (q < MVNET_CTRL_QUEUE) {
+            s->name = g_strdup(q == MVNET_RX_QUEUE ? "rx" : "tx");
+        } else {
+            s->name = g_strdup_printf("%s%u", idx & 1 ? "tx" : "rx",
+                                      idx / 2);
+        }
         s->packets = st->packets;
         s->bytes = st->bytes;
         s->drops = st->drops;
@@ -2199,6 +2526,8 @@ static void mvnet_device_init(Object *obj)
     MvnetDevice *n = MVNET_DEVICE(obj);
 
     n->mtu = 1500;
+    n->max_pairs = 1;
+    n->curr_pairs = 1;
     n->link_up = true;
     n->adaptive_coal = true;
     n->host_features = MVNET_FEATURES;
@@ -2223,8 +2552,9 @@ static void mvnet_device_finalize(Object *obj)
         qemu_del_vm_change_state_handler(n->vmstate_change);
     }
     qemu_announce_timer_del(&n->announce_timer, false);
-    mdev_coal_destroy(&n->coal[MVNET_RX_QUEUE]);
-    mdev_coal_destroy(&n->coal[MVNET_TX_QUEUE]);
+    for (unsigned q = 0; q < MVNET_SLOTS; q++) {
+        mdev_coal_destroy(&n->coal[q]);
+    }
     g_clear_pointer(&n->tx_poll, timer_free);
     /*
      * A NIC still here means QEMU is exiting: unbinding (device_del) took
@@ -2252,6 +2582,10 @@ static void mvnet_device_class_init(ObjectClass *oc, void *data)
     object_class_property_add_str(oc, "mac", mvnet_get_mac, mvnet_set_mac);
     object_class_property_add(oc, "mtu", "uint16", mvnet_get_mtu,
                               mvnet_set_mtu, NULL, NULL);
+    object_class_property_add(oc, "queues", "uint16", mvnet_get_queues,
+                              mvnet_set_queues, NULL, NULL);
+    object_class_property_set_description(oc, "queues",
+        "Queue pairs offered with VIRTIO_NET_F_MQ (1..8; default: 1, no MQ)");
     object_class_property_add_bool(oc, "link", mvnet_get_link,
                                    mvnet_set_link);
     object_class_property_set_description(oc, "link",
@@ -2357,6 +2691,8 @@ static const VirtioMdevProp mvnet_form_props[] = {
     VIRTIO_MDEV_PROP_UINT_DEFAULT("mtu", VIRTIO_MDEV_PROP_UINT16,
                                   "MTU offered with VIRTIO_NET_F_MTU "
                                   "(68..65535)", 1500),
+    VIRTIO_MDEV_PROP_UINT_DEFAULT("queues", VIRTIO_MDEV_PROP_UINT16,
+                                  "queue pairs offered with MQ (1..8)", 1),
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("mrg-rxbuf", "Offer MRG_RXBUF", true),
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("event-idx", "Offer EVENT_IDX", true),
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("indirect-desc", "Offer INDIRECT_DESC",
