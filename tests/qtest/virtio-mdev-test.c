@@ -285,14 +285,20 @@ static bool wait_status(Dev *d, uint32_t bit)
     return vmq_wait_readl_bits(d->qts, d->base + VIRTIO_MMIO_STATUS, bit);
 }
 
-/* Post RX buffer @i (descriptor slot = i % QSZ) of @len bytes. */
-static uint64_t post_rx(Dev *d, uint16_t slot, uint32_t len)
+/* Post a receive buffer of @len bytes in descriptor @slot of @q. */
+static uint64_t post_rx_on(Dev *d, TQueue *q, uint16_t slot, uint32_t len)
 {
     uint64_t buf = dev_alloc(d, len);
 
-    put_desc(d, &d->rx, slot, buf, len, VRING_DESC_F_WRITE, 0);
-    avail_push(d, &d->rx, slot);
+    put_desc(d, q, slot, buf, len, VRING_DESC_F_WRITE, 0);
+    avail_push(d, q, slot);
     return buf;
+}
+
+/* The same on the first receive queue. */
+static uint64_t post_rx(Dev *d, uint16_t slot, uint32_t len)
+{
+    return post_rx_on(d, &d->rx, slot, len);
 }
 
 static void frame_fill(uint8_t *f, size_t len, uint32_t seed)
@@ -302,17 +308,24 @@ static void frame_fill(uint8_t *f, size_t len, uint32_t seed)
     }
 }
 
-/* Transmit a @len-byte frame (plus @hdr header bytes) in slot @slot. */
-static void send_frame(Dev *d, uint16_t slot, size_t hdr, size_t len,
-                       uint32_t seed)
+/* Transmit a @len-byte frame (plus @hdr header bytes) in slot @slot of @q */
+static void send_frame_on(Dev *d, TQueue *q, uint16_t slot, size_t hdr,
+                          size_t len, uint32_t seed)
 {
     g_autofree uint8_t *f = g_malloc0(hdr + len);
     uint64_t buf = dev_alloc(d, hdr + len);
 
     frame_fill(f + hdr, len, seed);
     qtest_memwrite(d->qts, buf, f, hdr + len);
-    put_desc(d, &d->tx, slot, buf, hdr + len, 0, 0);
-    avail_push(d, &d->tx, slot);
+    put_desc(d, q, slot, buf, hdr + len, 0, 0);
+    avail_push(d, q, slot);
+}
+
+/* The same on the first transmit queue. */
+static void send_frame(Dev *d, uint16_t slot, size_t hdr, size_t len,
+                       uint32_t seed)
+{
+    send_frame_on(d, &d->tx, slot, hdr, len, seed);
 }
 
 static void check_rx(Dev *d, uint64_t buf, size_t hdr, size_t len,
@@ -2940,21 +2953,37 @@ static uint8_t *find_vq_record(uint8_t *buf, size_t len, TQueue *q)
  */
 typedef void CraftFn(uint8_t *buf, size_t len, Dev *d);
 
+/* The same for a NIC @dev, started with @features (and @queues queues). */
+static void migrate_crafted_dev(const char *dev, uint64_t features,
+                                unsigned queues, CraftFn *edit,
+                                const char *want);
+
 static void migrate_crafted(CraftFn *edit, const char *want)
+{
+    migrate_crafted_dev("-device virtio-mdev-net,id=n0",
+                        BASE_FEATURES | CTRL_FEATURES, 3, edit, want);
+}
+
+static void migrate_crafted_dev(const char *dev, uint64_t features,
+                                unsigned queues, CraftFn *edit,
+                                const char *want)
 {
     g_autofree char *dir = g_dir_make_tmp("virtio-mdev-XXXXXX", NULL);
     g_autofree char *file = g_build_filename(dir, "state", NULL);
     g_autofree char *err = g_build_filename(dir, "stderr", NULL);
     g_autofree char *uri = g_strdup_printf("file:%s", file);
     g_autofree uint8_t *buf = NULL;
-    const char *dev = "-device virtio-mdev-net,id=n0";
     g_autofree char *args = g_strdup_printf("-m 64 %s", dev);
     QTestState *qts = start(args);
+    TQueue more;
     size_t len;
     Dev d;
 
     dev_init(&d, qts, "/machine/peripheral/n0");
-    dev_start(&d, BASE_FEATURES | CTRL_FEATURES);
+    dev_start(&d, features);
+    for (unsigned q = 2; q < queues; q++) {
+        queue_setup(&d, &more, q);
+    }
     qtest_qmp_assert_success(qts, "{'execute': 'migrate', 'arguments': "
                              "{'uri': %s}}", uri);
     vmq_wait_migration(qts, "query-migrate", "status", "completed");
@@ -2972,7 +3001,7 @@ static void migrate_crafted(CraftFn *edit, const char *want)
     g_assert_true(said(err, want));
     d.qts = qts;
     g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS), ==, 0);
-    for (unsigned q = 0; q < 3; q++) {
+    for (unsigned q = 0; q < queues; q++) {
         wr(&d, VIRTIO_MMIO_QUEUE_SEL, q);
         g_assert_cmpuint(rd(&d, VIRTIO_MMIO_QUEUE_READY), ==, 0);
     }
@@ -3025,6 +3054,277 @@ static void test_migrate_crafted(void)
     migrate_crafted(edit_inflight, "queue 1: invalid migrated ring state");
     migrate_crafted(edit_mac_table, "migrated MAC tables of 200 + 0 entries "
                     "exceed 64");
+}
+
+/* ---- multiqueue (VIRTIO_NET_F_MQ) ---- */
+
+#define MQ_FEATURES     (BASE_FEATURES | F(VIRTIO_NET_F_CTRL_VQ) | \
+                         F(VIRTIO_NET_F_MQ))
+#define MQ_DEV          "-device virtio-mdev-net,id=n0,queues=2"
+
+/* Two queue pairs (receiveq2 is queue 2) and the control queue, 4. */
+typedef struct MqDev {
+    Dev d;
+    TQueue rx1, tx1, cq;
+} MqDev;
+
+static uint32_t queue_num_max(Dev *d, unsigned idx)
+{
+    wr(d, VIRTIO_MMIO_QUEUE_SEL, idx);
+    return rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX);
+}
+
+static void mq_start(MqDev *m, QTestState *qts)
+{
+    Dev *d = &m->d;
+
+    dev_init(d, qts, "/machine/peripheral/n0");
+    g_assert_cmphex(dev_negotiate(d, MQ_FEATURES) &
+                    VIRTIO_CONFIG_S_FEATURES_OK, ==,
+                    VIRTIO_CONFIG_S_FEATURES_OK);
+    queue_setup(d, &d->rx, 0);
+    queue_setup(d, &d->tx, 1);
+    queue_setup(d, &m->rx1, 2);
+    queue_setup(d, &m->tx1, 3);
+    queue_setup(d, &m->cq, 4);
+    wr(d, VIRTIO_MMIO_STATUS, S_ACK_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
+       VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+static uint8_t mq_pairs_set(MqDev *m, uint16_t pairs, size_t len)
+{
+    uint8_t data[2];
+
+    stw_le_p(data, pairs);
+    return ctrl_cmd(&m->d, &m->cq, VIRTIO_NET_CTRL_MQ,
+                    VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, data, len);
+}
+
+/* 'info mdev' lists queue @idx as @name with @packets packets. */
+static void expect_queue_packets(QTestState *qts, unsigned idx,
+                                 const char *name, unsigned packets)
+{
+    g_autofree char *hmp = qtest_hmp(qts, "info mdev");
+    g_autofree char *want = g_strdup_printf("queue %u %-3s packets %u ", idx,
+                                            name, packets);
+
+    if (!strstr(hmp, want)) {
+        g_test_message("info mdev: %s", hmp);
+    }
+    g_assert_nonnull(strstr(hmp, want));
+}
+
+/*
+ * queues=2: the driver finds two pairs and the control queue after them;
+ * the device uses the first pair until VQ_PAIRS_SET, then each pair loops
+ * into its own receive queue, with counters of its own.  A bad pair count
+ * is refused, fewer pairs leave the others resting, and a driver without
+ * MQ sees one pair with the control queue at 2.
+ */
+static void test_mq(void)
+{
+    QTestState *qts = start(MQ_DEV);
+    uint64_t rx0, rx1;
+    MqDev m;
+    Dev *d = &m.d;
+
+    dev_init(d, qts, "/machine/peripheral/n0");
+    g_assert_cmphex(device_features(d) & F(VIRTIO_NET_F_MQ), ==,
+                    F(VIRTIO_NET_F_MQ));
+    g_assert_cmpuint(qtest_readw(qts, d->base + VIRTIO_MMIO_CONFIG +
+                                 offsetof(struct virtio_net_config,
+                                          max_virtqueue_pairs)), ==, 2);
+    g_assert_cmphex(dev_negotiate(d, BASE_FEATURES | F(VIRTIO_NET_F_CTRL_VQ)) &
+                    VIRTIO_CONFIG_S_FEATURES_OK, ==,
+                    VIRTIO_CONFIG_S_FEATURES_OK);
+    g_assert_cmpuint(queue_num_max(d, 2), ==, 256);
+    g_assert_cmpuint(queue_num_max(d, 3), ==, 0);
+    /* MQ needs the control queue. */
+    g_assert_cmphex(dev_negotiate(d, BASE_FEATURES | F(VIRTIO_NET_F_MQ)) &
+                    VIRTIO_CONFIG_S_FEATURES_OK, ==, 0);
+
+    mq_start(&m, qts);
+    g_assert_cmpuint(queue_num_max(d, 5), ==, 0);
+    rx1 = post_rx_on(d, &m.rx1, 0, 2048);
+    send_frame_on(d, &m.tx1, 0, HDR_LEN, 300, 7);
+    kick(d, &m.tx1);
+    g_assert_true(stays_unused(d, &m.tx1, 1));
+    g_assert_cmpuint(mq_pairs_set(&m, 2, 2), ==, VIRTIO_NET_OK);
+    g_assert_true(wait_used(d, &m.rx1, 1));
+    check_rx(d, rx1, HDR_LEN, 300, 7, 1);
+
+    rx0 = post_rx(d, 0, 2048);
+    send_frame(d, 0, HDR_LEN, 200, 8);
+    kick(d, &d->tx);
+    g_assert_true(wait_used(d, &d->rx, 1));
+    check_rx(d, rx0, HDR_LEN, 200, 8, 1);
+    g_assert_cmpuint(used_idx(d, &m.rx1), ==, 1);
+    expect_queue_packets(qts, 0, "rx", 1);
+    expect_queue_packets(qts, 2, "rx1", 1);
+    expect_queue_packets(qts, 3, "tx1", 1);
+    expect_queue_packets(qts, 4, "ctrl", 1);
+
+    g_assert_cmpuint(mq_pairs_set(&m, 3, 2), ==, VIRTIO_NET_ERR);
+    g_assert_cmpuint(mq_pairs_set(&m, 0, 2), ==, VIRTIO_NET_ERR);
+    g_assert_cmpuint(mq_pairs_set(&m, 1, 1), ==, VIRTIO_NET_ERR);
+    g_assert_cmpuint(mq_pairs_set(&m, 1, 2), ==, VIRTIO_NET_OK);
+    post_rx_on(d, &m.rx1, 1, 2048);
+    send_frame_on(d, &m.tx1, 1, HDR_LEN, 100, 9);
+    kick(d, &m.tx1);
+    g_assert_true(stays_unused(d, &m.tx1, 2));
+    g_assert_cmpuint(rd(d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
+                     ==, 0);
+    qtest_quit(qts);
+}
+
+/* Which receive queue of @m takes the next frame: 0 or 1. */
+static unsigned mq_next_arrival(MqDev *m)
+{
+    Dev *d = &m->d;
+    uint16_t seen0 = d->rx.used_seen, seen1 = m->rx1.used_seen;
+    gint64 end = g_get_monotonic_time() + VMQ_WAIT_US;
+
+    while (g_get_monotonic_time() < end) {
+        qtest_clock_step(d->qts, 100);
+        if (used_idx(d, &d->rx) != seen0) {
+            d->rx.used_seen++;
+            return 0;
+        }
+        if (used_idx(d, &m->rx1) != seen1) {
+            m->rx1.used_seen++;
+            return 1;
+        }
+    }
+    g_assert_not_reached();
+}
+
+/* Send @f (@len bytes) on the first pair; the queue it comes back on. */
+static unsigned mq_bounce(MqDev *m, const uint8_t *f, size_t len)
+{
+    Dev *d = &m->d;
+    uint64_t buf = dev_alloc(d, HDR_LEN + len);
+    uint16_t slot = d->tx.avail_idx % QSZ;
+
+    qtest_memwrite(d->qts, buf + HDR_LEN, f, len);
+    put_desc(d, &d->tx, slot, buf, HDR_LEN + len, 0, 0);
+    avail_push(d, &d->tx, slot);
+    kick(d, &d->tx);
+    return mq_next_arrival(m);
+}
+
+/* The frame @f of the other direction: addresses and ports swapped. */
+static void udp_reverse(uint8_t *f)
+{
+    uint8_t t[4];
+
+    memcpy(t, f + 14 + 12, 4);
+    memmove(f + 14 + 12, f + 14 + 16, 4);
+    memcpy(f + 14 + 16, t, 4);
+    memcpy(t, f + UDP_AT, 2);
+    memmove(f + UDP_AT, f + UDP_AT + 2, 2);
+    memcpy(f + UDP_AT + 2, t, 2);
+}
+
+/*
+ * With a netdev the flows are spread over the pairs in use: frames from a
+ * UDP socket looped to itself come back on the queue of their flow, the
+ * same for each frame of a flow and for both directions; distinct flows
+ * use both queues.  Before VQ_PAIRS_SET everything takes the first.
+ */
+static void test_mq_netdev(void)
+{
+    int port = free_udp_port();
+    g_autofree char *args = g_strdup_printf(
+        "-netdev socket,id=s0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d "
+        MQ_DEV ",netdev=s0", port, port);
+    QTestState *qts = start(args);
+    uint8_t f[UDP_AT + UDP_LEN];
+    unsigned per_queue[2] = { 0 }, q;
+    size_t len;
+    MqDev m;
+
+    mq_start(&m, qts);
+    for (unsigned i = 0; i < QSZ; i++) {
+        post_rx(&m.d, i, 2048);
+        post_rx_on(&m.d, &m.rx1, i, 2048);
+    }
+    kick(&m.d, &m.d.rx);
+    kick(&m.d, &m.rx1);
+    for (unsigned seed = 0; seed < 3; seed++) {
+        len = udp_frame(f, seed);
+        g_assert_cmpuint(mq_bounce(&m, f, len), ==, 0);
+    }
+    g_assert_cmpuint(mq_pairs_set(&m, 2, 2), ==, VIRTIO_NET_OK);
+    for (unsigned seed = 0; seed < 8; seed++) {
+        len = udp_frame(f, seed);
+        q = mq_bounce(&m, f, len);
+        per_queue[q]++;
+        g_assert_cmpuint(mq_bounce(&m, f, len), ==, q);
+        udp_reverse(f);
+        g_assert_cmpuint(mq_bounce(&m, f, len), ==, q);
+    }
+    g_assert_cmpuint(per_queue[0], >, 0);
+    g_assert_cmpuint(per_queue[1], >, 0);
+    qtest_quit(qts);
+}
+
+/*
+ * Migration with two pairs in use: the second pair's queues, counters and
+ * the pair count arrive, and a frame waiting on the second pair for a
+ * receive buffer goes through on the destination.
+ */
+static void test_mq_migrate(void)
+{
+    g_autofree char *args = g_strdup_printf("-m 64 %s", MQ_DEV);
+    QTestState *qts = start(args);
+    uint64_t rx;
+    MqDev m;
+    Dev *d = &m.d;
+
+    mq_start(&m, qts);
+    g_assert_cmpuint(mq_pairs_set(&m, 2, 2), ==, VIRTIO_NET_OK);
+    post_rx_on(d, &m.rx1, 0, 2048);
+    send_frame_on(d, &m.tx1, 0, HDR_LEN, 500, 1);
+    kick(d, &m.tx1);
+    g_assert_true(wait_used(d, &m.rx1, 1));
+    send_frame_on(d, &m.tx1, 1, HDR_LEN, 600, 2);
+    kick(d, &m.tx1);
+    g_assert_true(stays_unused(d, &m.tx1, 2));
+
+    qts = migrate_to_new(qts, MQ_DEV, NULL);
+    d->qts = qts;
+    wr(d, VIRTIO_MMIO_QUEUE_SEL, 3);
+    g_assert_cmpuint(rd(d, VIRTIO_MMIO_QUEUE_READY), ==, 1);
+    expect_queue_packets(qts, 2, "rx1", 1);
+    rx = post_rx_on(d, &m.rx1, 1, 2048);
+    kick(d, &m.rx1);
+    g_assert_true(wait_used(d, &m.tx1, 2));
+    g_assert_true(wait_used(d, &m.rx1, 2));
+    check_rx(d, rx, HDR_LEN, 600, 2, 1);
+    expect_queue_packets(qts, 3, "tx1", 2);
+    qtest_quit(qts);
+}
+
+/* The mq subsection: its name, the version (be32), then curr_pairs. */
+static void edit_pairs(uint8_t *buf, size_t len, Dev *d)
+{
+    static const char name[] = "mvnet/mq";
+    uint8_t *p = memmem(buf, len, name, strlen(name));
+
+    g_assert_nonnull(p);
+    p += strlen(name) + 4;
+    g_assert_cmpuint(lduw_be_p(p), ==, 1);
+    stw_be_p(p, 9);
+}
+
+static void test_mq_migrate_refused(void)
+{
+    migrate_refused(MQ_DEV, "-device virtio-mdev-net,id=n0",
+                    "property 'queues' is 2 on the migration source and 1 "
+                    "here");
+    migrate_crafted_dev(MQ_DEV, MQ_FEATURES, 5, edit_pairs,
+                        "9 queue pairs in use in the migration stream, 1..2 "
+                        "here");
 }
 
 /* ---- offloads through a tap device ---- */
@@ -3752,6 +4052,10 @@ static void add_machine_tests(const char *m)
         { "tso", test_tso },
         { "tso/tap", test_tso_tap },
         { "tso/tap-migrate", test_tso_tap_migrate },
+        { "mq", test_mq },
+        { "mq/netdev", test_mq_netdev },
+        { "mq/migrate", test_mq_migrate },
+        { "mq/migrate-refused", test_mq_migrate_refused },
         { "notification-data", test_notification_data },
         { "announce-migrated", test_announce_migrated },
         { "netdev-backpressure", test_netdev_backpressure },
