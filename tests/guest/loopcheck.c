@@ -13,9 +13,13 @@
  * and exits 0 only when every frame came back intact and in order.
  *
  * Usage: loopcheck [-i IFACE] [-n COUNT] [-w WINDOW] [-m MIN] [-M MAX]
- *                  [-t TIMEOUT_MS]
- * MAX defaults to the interface MTU + 14 (the Ethernet header).
+ *                  [-t TIMEOUT_MS] [-s STREAM -c CPU]
+ * MAX defaults to the interface MTU + 14 (the Ethernet header).  Several
+ * loopchecks run at once with different STREAMs (0..15, in the line as
+ * stream=N): each sends its own frames and ignores the others'.  CPU pins
+ * it (the NIC then sends from that CPU's transmit queue).
  */
+#define _GNU_SOURCE
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +27,7 @@
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,7 +39,8 @@
 #include <unistd.h>
 
 #define LC_ETHERTYPE    0x88b5          /* IEEE 802 local experimental */
-#define LC_MAGIC        0x4d444556u     /* "MDEV" */
+#define LC_MAGIC        0x4d444556u     /* "MDEV", + the stream */
+#define LC_STREAMS      16
 #define LC_HDR_LEN      (ETH_HLEN + 12) /* eth + magic, seq, len, pad */
 #define LC_MIN_FRAME    60
 
@@ -49,6 +55,7 @@ struct lc_opts {
     unsigned min;
     unsigned max;
     int timeout_ms;
+    unsigned stream;
 };
 
 struct lc_stats {
@@ -87,13 +94,13 @@ static uint32_t get_be32(const uint8_t *p)
 }
 
 static void build_frame(uint8_t *buf, const uint8_t *mac, uint32_t seq,
-                        unsigned len)
+                        unsigned len, unsigned stream)
 {
     memcpy(buf, mac, ETH_ALEN);
     memcpy(buf + ETH_ALEN, mac, ETH_ALEN);
     buf[12] = LC_ETHERTYPE >> 8;
     buf[13] = LC_ETHERTYPE & 0xff;
-    put_be32(buf + 14, LC_MAGIC);
+    put_be32(buf + 14, LC_MAGIC + stream);
     put_be32(buf + 18, seq);
     put_be32(buf + 22, len);
     for (unsigned i = LC_HDR_LEN; i < len; i++) {
@@ -130,7 +137,7 @@ static double now_secs(void)
 static void usage(void)
 {
     fprintf(stderr, "usage: loopcheck [-i IFACE] [-n COUNT] [-w WINDOW] "
-            "[-m MIN] [-M MAX] [-t TIMEOUT_MS]\n");
+            "[-m MIN] [-M MAX] [-t TIMEOUT_MS] [-s STREAM -c CPU]\n");
     exit(2);
 }
 
@@ -147,9 +154,9 @@ int main(int argc, char **argv)
     unsigned long written_off = 0;
     uint32_t next_in_order = 0;
     double t0, secs;
-    int c, fd, one = 1;
+    int c, fd, one = 1, cpu = -1;
 
-    while ((c = getopt(argc, argv, "i:n:w:m:M:t:")) != -1) {
+    while ((c = getopt(argc, argv, "i:n:w:m:M:t:s:c:")) != -1) {
         switch (c) {
         case 'i': o.iface = optarg; break;
         case 'n': o.count = strtoul(optarg, NULL, 0); break;
@@ -157,7 +164,22 @@ int main(int argc, char **argv)
         case 'm': o.min = strtoul(optarg, NULL, 0); break;
         case 'M': o.max = strtoul(optarg, NULL, 0); break;
         case 't': o.timeout_ms = strtol(optarg, NULL, 0); break;
+        case 's': o.stream = strtoul(optarg, NULL, 0); break;
+        case 'c': cpu = strtol(optarg, NULL, 0); break;
         default: usage();
+        }
+    }
+    if (o.stream >= LC_STREAMS) {
+        usage();
+    }
+    if (cpu >= 0) {
+        cpu_set_t set;
+
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        if (sched_setaffinity(0, sizeof(set), &set) < 0) {
+            perror("loopcheck: sched_setaffinity");
+            return 2;
         }
     }
 
@@ -213,7 +235,7 @@ int main(int argc, char **argv)
                st.sent - st.seen - written_off < o.window) {
             unsigned len = frame_len(&o, st.sent);
 
-            build_frame(buf, mac, st.sent, len);
+            build_frame(buf, mac, st.sent, len, o.stream);
             if (send(fd, buf, len, 0) != (ssize_t)len) {
                 if (errno == ENOBUFS || errno == EAGAIN) {
                     break;      /* queue full: receive first */
@@ -239,7 +261,7 @@ int main(int argc, char **argv)
             socklen_t fl = sizeof(from);
             ssize_t n = recvfrom(fd, buf, 65536, MSG_DONTWAIT,
                                  (struct sockaddr *)&from, &fl);
-            uint32_t seq;
+            uint32_t seq, magic;
 
             if (n < 0) {
                 break;
@@ -247,7 +269,12 @@ int main(int argc, char **argv)
             if (from.sll_pkttype == PACKET_OUTGOING) {
                 continue;
             }
-            if (n < LC_HDR_LEN || get_be32(buf + 14) != LC_MAGIC ||
+            magic = n >= LC_HDR_LEN ? get_be32(buf + 14) : 0;
+            if (magic != LC_MAGIC + o.stream &&
+                magic - LC_MAGIC < LC_STREAMS) {
+                continue;       /* another loopcheck's */
+            }
+            if (magic != LC_MAGIC + o.stream ||
                 (seq = get_be32(buf + 18)) >= st.sent) {
                 st.corrupted++;
                 continue;
@@ -272,10 +299,10 @@ int main(int argc, char **argv)
     }
     secs = now_secs() - t0;
 
-    printf("LOOPCHECK iface=%s sent=%lu intact=%lu corrupted=%lu lost=%lu "
-           "reordered=%lu duplicate=%lu bytes=%llu min=%u max=%u secs=%.3f "
-           "fps=%.0f mbps=%.2f\n",
-           o.iface, st.sent, st.intact, st.corrupted, st.sent - st.seen,
+    printf("LOOPCHECK iface=%s stream=%u sent=%lu intact=%lu corrupted=%lu "
+           "lost=%lu reordered=%lu duplicate=%lu bytes=%llu min=%u max=%u "
+           "secs=%.3f fps=%.0f mbps=%.2f\n",
+           o.iface, o.stream, st.sent, st.intact, st.corrupted, st.sent - st.seen,
            st.reordered, st.duplicate, st.bytes, o.min, o.max, secs,
            st.seen / secs, st.bytes * 8 / secs / 1e6);
     fflush(stdout);

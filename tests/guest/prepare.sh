@@ -8,7 +8,7 @@
 #   initrd.img  busybox-static, the stock virtio modules of that kernel
 #               (virtio_net, virtio_blk and what they need),
 #               tests/guest/init and our static loopcheck, coalesce,
-#               offloadcheck, features and tcpstream programs
+#               offloadcheck, features, tcpstream and channels programs
 #   info        kernel package and version used
 # Debian packages are fetched with 'apt-get download' into the user cache
 # (~/.cache/qemu-mdev/guest, or $QEMU_MDEV_CACHE/guest) and reused; nothing is rebuilt when the inputs are unchanged.
@@ -65,7 +65,7 @@ prepare() {
     bdeb=$(download "busybox-static:$darch")
 
     local inputs sum
-    inputs="$kdeb $bdeb $top/tests/guest/init $top/tests/guest/loopcheck.c $top/tests/guest/coalesce.c $top/tests/guest/offloadcheck.c $top/tests/guest/features.c $top/tests/guest/tcpstream.c $0"
+    inputs="$kdeb $bdeb $top/tests/guest/init $top/tests/guest/loopcheck.c $top/tests/guest/coalesce.c $top/tests/guest/offloadcheck.c $top/tests/guest/features.c $top/tests/guest/tcpstream.c $top/tests/guest/channels.c $0"
     # shellcheck disable=SC2086
     sum=$(cat $inputs | sha256sum | cut -d' ' -f1)
     if [ "$(cat "$out/.inputs" 2>/dev/null)" = "$sum" ] &&
@@ -90,6 +90,7 @@ prepare() {
     "$cc" -static -O2 -Wall -Werror -o "$r/bin/offloadcheck" "$top/tests/guest/offloadcheck.c"
     "$cc" -static -O2 -Wall -Werror -o "$r/bin/features" "$top/tests/guest/features.c"
     "$cc" -static -O2 -Wall -Werror -o "$r/bin/tcpstream" "$top/tests/guest/tcpstream.c"
+    "$cc" -static -O2 -Wall -Werror -o "$r/bin/channels" "$top/tests/guest/channels.c"
     local m f
     : > "$r/lib/modules/order"
     for m in $modules; do

@@ -259,7 +259,7 @@ class Case:
     def __init__(self, device, setup, variant='', props='', guest_opts=None,
                  count=None, legacy=False, carrier=False, features_off=(),
                  net=True, blk=None, blk_props='', churn=False,
-                 netdev=False, pair=None, link=None, uboot=False):
+                 netdev=False, pair=None, link=None, uboot=False, smp=1):
         self.device = device
         self.setup_name = setup
         self.setup = SETUPS[setup]
@@ -278,6 +278,7 @@ class Case:
         self.pair = pair        # (link kind, the other guest's device)
         self.link = link        # -netdev options of n0 (a pair's side)
         self.uboot = uboot      # U-Boot instead of Linux (uboot.py)
+        self.smp = smp          # guest CPUs
         if not net:
             self.guest_opts['lc_net'] = 0
         if blk:
@@ -344,7 +345,7 @@ class Case:
         opts = dict(self.guest_opts, **(extra_opts or {}))
         append += ['%s=%s' % kv for kv in sorted(opts.items())]
         cmd = [qemu, '-accel', 'tcg', '-M', s['machine'], '-m', '512',
-               '-smp', '1', '-nodefaults', '-no-reboot',
+               '-smp', str(self.smp), '-nodefaults', '-no-reboot',
                '-kernel', os.path.join(guest, 'vmlinuz'),
                '-initrd', os.path.join(guest, 'initrd.img')]
         if 'cpu' in s:
@@ -499,6 +500,42 @@ def check_coal(case, coal, irqs):
               ] if bad else []
     if not irqs:
         errors.append('no interrupt count from the guest')
+    return errors
+
+
+def check_mq(case, lines, count):
+    """What is wrong with a multiqueue case (lc_mq=N): the guest set N
+    queue pairs (ethtool -L), N loopcheck streams ran at once, each intact,
+    and each queue pair carried its stream's frames (ethtool -S)."""
+    pairs = int(case.guest_opts['lc_mq'])
+    errors = []
+    ch = next((l for l in lines if l.startswith('GUEST-CHANNELS')), None)
+    kv = parse_kv(ch) if ch else {}
+    if kv.get('combined') != str(pairs) or kv.get('max') != str(pairs):
+        errors.append('channels: %s, expected combined=%d max=%d'
+                      % (ch, pairs, pairs))
+    streams = {}
+    for line in lines:
+        if line.startswith('LOOPCHECK'):
+            kv = parse_kv(line)
+            streams[kv.get('stream')] = kv
+    for i in range(pairs):
+        kv = streams.get(str(i))
+        if not kv:
+            errors.append('no loopcheck result of stream %d' % i)
+        elif kv.get('intact') != str(count) or kv.get('lost') != '0' or \
+                kv.get('reordered') != '0':
+            errors.append('stream %d: intact=%s lost=%s reordered=%s'
+                          % (i, kv.get('intact'), kv.get('lost'),
+                             kv.get('reordered')))
+    qs = next((l for l in lines if l.startswith('GUEST-QSTATS')), None)
+    kv = parse_kv(qs) if qs else {}
+    for i in range(pairs):
+        for d in ('rx', 'tx'):
+            key = '%s_queue_%d_packets' % (d, i)
+            if int(kv.get(key, '0')) < count:
+                errors.append('%s=%s, expected at least %d'
+                              % (key, kv.get(key), count))
     return errors
 
 
@@ -806,6 +843,8 @@ def _run_case(case, args, echo=None, hook=None, tapnet=None):
         errors += check_nic(case, lines, dev, res, find, driver, count)
     if case.net and 'lc_coal' in case.guest_opts:
         errors += check_coal(case, first('GUEST-COAL'), first('GUEST-IRQS'))
+    if case.net and 'lc_mq' in case.guest_opts:
+        errors += check_mq(case, lines, count)
     if case.net and 'lc_offload' in case.guest_opts:
         errors += check_offload(case, first('OFFLOADCHECK'))
     if case.net and 'lc_features' in case.guest_opts:
@@ -1045,6 +1084,10 @@ def all_cases():
         # checked, as TSO frames whole through tap's virtio-net headers
         Case('mdev', 'x86_64-q35', 'tap-tcp', netdev='tap'),
         Case('mdev', 'aarch64-virt-dt', 'tap-tcp', netdev='tap'),
+        # two queue pairs, a loopcheck stream on each of two CPUs
+        Case('mdev', 'x86_64-q35', 'mq', 'queues=2', {'lc_mq': 2}, smp=2),
+        Case('mdev', 'aarch64-virt-dt', 'mq', 'queues=2', {'lc_mq': 2},
+             smp=2),
         # user networking: a DHCP lease, then a file over HTTP from the host
         Case('mdev', 'aarch64-virt-dt', 'user', netdev='user'),
         Case('mdev', 'x86_64-q35', 'user', netdev='user'),
