@@ -81,6 +81,9 @@ OBJECT_DECLARE_SIMPLE_TYPE(MvnetDevice, MVNET_DEVICE)
 #define MVNET_MAX_RX_CHAINS 64      /* receive chains for one frame */
 #define MVNET_MAX_FRAME     (65535 + ETH_HLEN)
 #define MVNET_CONFIG_SIZE   offsetof(struct virtio_net_config, speed)
+#define MVNET_CONFIG_SIZE_RSS \
+    (offsetof(struct virtio_net_config, supported_hash_types) + 4)
+#define MVNET_STEER_PEEK    128     /* frame bytes RSS looks at */
 #define MVNET_COAL_ADAPTIVE_US  2048    /* longest adaptive hold */
 #define MVNET_TX_POLL_MIN_US    50      /* polling TX while batching */
 #define MVNET_TX_POLL_IDLE      2       /* empty looks before kicks again */
@@ -96,7 +99,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(MvnetDevice, MVNET_DEVICE)
      (1ULL << VIRTIO_NET_F_CTRL_RX_EXTRA) | \
      (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE) | \
      (1ULL << VIRTIO_NET_F_NOTF_COAL) | MVNET_OFFLOAD_FEATURES | \
-     (1ULL << VIRTIO_F_NOTIFICATION_DATA) | (1ULL << VIRTIO_NET_F_MQ))
+     (1ULL << VIRTIO_F_NOTIFICATION_DATA) | (1ULL << VIRTIO_NET_F_MQ) | \
+     (1ULL << VIRTIO_NET_F_RSS))
 
 /* Features that need VIRTIO_NET_F_CTRL_VQ */
 #define MVNET_CTRL_FEATURES \
@@ -104,7 +108,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(MvnetDevice, MVNET_DEVICE)
      (1ULL << VIRTIO_NET_F_CTRL_RX_EXTRA) | \
      (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE) | \
      (1ULL << VIRTIO_NET_F_NOTF_COAL) | \
-     (1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) | (1ULL << VIRTIO_NET_F_MQ))
+     (1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) | (1ULL << VIRTIO_NET_F_MQ) | \
+     (1ULL << VIRTIO_NET_F_RSS))
 
 /* GUEST_OFFLOADS_SET has not been loaded (migration) */
 #define MVNET_OFFLOADS_UNSET    UINT64_MAX
@@ -150,6 +155,8 @@ static const MdevSwitch mvnet_switches[] = {
       "Offer VIRTIO_NET_F_GUEST_ECN (loopback only)" },
     { "notification-data", VIRTIO_F_NOTIFICATION_DATA,
       "Offer VIRTIO_F_NOTIFICATION_DATA" },
+    { "rss", VIRTIO_NET_F_RSS,
+      "Offer VIRTIO_NET_F_RSS (needs ctrl-vq and queues above 1)" },
 };
 
 struct MvnetParent {
@@ -203,6 +210,8 @@ struct MvnetDevice {
     bool broken;
     MACAddr mac;                /* in the config space; the driver may set it */
     uint16_t curr_pairs;        /* in use: 1, or MQ_VQ_PAIRS_SET's */
+    MvnetRss rss;               /* MQ_RSS_CONFIG's receive steering */
+    unsigned wait_rq;           /* the receive slot a frame waits for */
     MdevVq vq[MVNET_SLOTS];
     MvnetStats stats[MVNET_SLOTS];
     struct {                    /* set_vq_cb's, by the driver's index */
@@ -625,10 +634,11 @@ static int mvnet_rx_write(MvnetDevice *n, unsigned rq, VringChain *c,
  * Copy the transmitted frame (@len bytes, header included) into @nrx
  * receive chains, ring to ring, and give it the receive header @rxh.
  */
-static int mvnet_loop_copy(MvnetDevice *n, unsigned p, unsigned nrx,
-                           uint64_t len, const struct virtio_net_hdr *rxh)
+static int mvnet_loop_copy(MvnetDevice *n, unsigned tq, unsigned rq,
+                           unsigned nrx, uint64_t len,
+                           const struct virtio_net_hdr *rxh)
 {
-    MdevVq *tx = &n->vq[mvnet_txq(p)], *rx = &n->vq[mvnet_rxq(p)];
+    MdevVq *tx = &n->vq[tq], *rx = &n->vq[rq];
     uint64_t off = 0;
 
     for (unsigned i = 0; i < nrx; i++) {
@@ -672,17 +682,16 @@ static int64_t mvnet_tx_read(MvnetDevice *n, unsigned tq, uint64_t len)
  * The receiver does not take the checksum the sender left to the device:
  * complete it in a copy of the frame, received with a zeroed header.
  */
-static int mvnet_loop_csum(MvnetDevice *n, unsigned p, unsigned nrx,
-                           uint64_t len)
+static int mvnet_loop_csum(MvnetDevice *n, unsigned tq, unsigned rq,
+                           unsigned nrx, uint64_t len)
 {
-    int64_t got = mvnet_tx_read(n, mvnet_txq(p), len);
+    int64_t got = mvnet_tx_read(n, tq, len);
 
     if (got < 0) {
         return -VRING_ERR_MEM;      /* the device broke on the TX queue */
     }
     mvnet_offload_csum(n->tx_frame, got, &n->tx_hdr);
-    return mvnet_rx_write(n, mvnet_rxq(p), n->rx_chains, nrx, NULL,
-                          n->tx_frame, got);
+    return mvnet_rx_write(n, rq, n->rx_chains, nrx, NULL, n->tx_frame, got);
 }
 
 /* Room for @count receive chains in n->rx_chains (made on first need). */
@@ -760,9 +769,9 @@ static int mvnet_rx_segments(MvnetDevice *n, unsigned rq, const MvnetGso *g,
  * take: cut it into segments.  All their receive chains are popped first,
  * so that the frame goes whole or waits whole.
  */
-static int mvnet_loop_tso(MvnetDevice *n, unsigned p, uint64_t len)
+static int mvnet_loop_tso(MvnetDevice *n, unsigned tq, unsigned rq,
+                          uint64_t len)
 {
-    unsigned tq = mvnet_txq(p), rq = mvnet_rxq(p);
     Vring *tx = &n->vq[tq].ring;
     int64_t got = mvnet_tx_read(n, tq, len);
     g_autofree unsigned *nrx = NULL;
@@ -794,10 +803,34 @@ static int mvnet_loop_tso(MvnetDevice *n, unsigned p, uint64_t len)
     return r == MVNET_BROKEN ? r : mvnet_tx_complete(n, tq);
 }
 
+/*
+ * The receive slot of a frame pair @p transmitted (@len bytes, header
+ * included, in n->tx_chain): the pair's own, or RSS's choice; -1 when the
+ * frame cannot be read (the device broke).
+ */
+static int mvnet_loop_rxq(MvnetDevice *n, unsigned p, uint64_t len)
+{
+    unsigned hdr_len = mvnet_hdr_len(n);
+    uint64_t want = MIN(len - hdr_len, MVNET_STEER_PEEK);
+    uint8_t peek[MVNET_STEER_PEEK];
+    int64_t got;
+
+    if (!n->rss.enabled) {
+        return mvnet_rxq(p);
+    }
+    got = vring_chain_read(&n->vq[mvnet_txq(p)].ring, &n->tx_chain, hdr_len,
+                           peek, want);
+    if (got != want) {
+        mvnet_set_broken(n, mvnet_txq(p), got < 0 ? -got : VRING_ERR_MEM);
+        return -1;
+    }
+    return mvnet_rxq(mvnet_steer(&n->rss, peek, got, n->curr_pairs));
+}
+
 /* Move one transmitted frame into receive buffers; returns MVNET_*. */
 static int mvnet_loop_one(MvnetDevice *n, unsigned p)
 {
-    unsigned tq = mvnet_txq(p), rq = mvnet_rxq(p);
+    unsigned tq = mvnet_txq(p), rq;
     MdevVq *tx = &n->vq[tq];
     struct virtio_net_hdr rxh;
     MvnetRxHow how;
@@ -809,9 +842,18 @@ static int mvnet_loop_one(MvnetDevice *n, unsigned p)
     if (r != MVNET_FRAME) {
         return r;
     }
+    r = mvnet_loop_rxq(n, p, len);
+    if (r < 0) {
+        return MVNET_BROKEN;
+    }
+    rq = n->wait_rq = r;
+    if (!n->vq[rq].ready) {
+        n->stats[rq].drops++;           /* RSS chose a queue left off */
+        return mvnet_tx_complete(n, tq);
+    }
     how = mvnet_offload_rx_hdr(&n->tx_hdr, n->guest_offloads, &rxh);
     if (how == MVNET_RX_SEGMENT) {
-        return mvnet_loop_tso(n, p, len);
+        return mvnet_loop_tso(n, tq, rq, len);
     }
     r = mvnet_rx_pop(n, rq, len, n->rx_chains, MVNET_MAX_RX_CHAINS, &nrx);
     if (r == MVNET_WAIT_RX) {
@@ -822,8 +864,8 @@ static int mvnet_loop_one(MvnetDevice *n, unsigned p)
     } else if (r == MVNET_BROKEN) {
         return r;
     }
-    r = how == MVNET_RX_AS_IS ? mvnet_loop_copy(n, p, nrx, len, &rxh)
-                              : mvnet_loop_csum(n, p, nrx, len);
+    r = how == MVNET_RX_AS_IS ? mvnet_loop_copy(n, tq, rq, nrx, len, &rxh)
+                              : mvnet_loop_csum(n, tq, rq, nrx, len);
     if (r < 0) {
         mvnet_set_broken(n, rq, -r);
         return MVNET_BROKEN;
@@ -1002,7 +1044,7 @@ static ssize_t mvnet_receive(NetClientState *nc, const uint8_t *buf,
     if (!mvnet_rx_filter_accept(&n->rxf, n->mac.a, buf, size)) {
         return whole;                   /* not for us */
     }
-    rq = mvnet_rxq(mvnet_steer(buf, size, n->curr_pairs));
+    rq = mvnet_rxq(mvnet_steer(&n->rss, buf, size, n->curr_pairs));
     if (!n->vq[rq].ready) {
         n->stats[rq].drops++;           /* a queue the driver left off */
         return whole;
@@ -1267,10 +1309,24 @@ static uint8_t mvnet_ctrl_coal(MvnetDevice *n, uint8_t cmd, VringChain *c)
 }
 
 /*
- * VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET: the driver uses the first @data pairs.
- * Work still pending on the pairs it gives up is published and signalled
- * now; from then on only the pairs in use receive.
+ * The driver uses the first @pairs pairs.  Work still pending on the pairs
+ * it gives up is published and signalled now; from then on only the pairs
+ * in use transmit (and, without RSS, receive).
  */
+static void mvnet_set_pairs(MvnetDevice *n, uint16_t pairs)
+{
+    for (unsigned p = pairs; p < n->curr_pairs; p++) {
+        if (n->vq[mvnet_rxq(p)].ready) {
+            mvnet_notify_now(n, mvnet_rxq(p));
+        }
+        if (n->vq[mvnet_txq(p)].ready) {
+            mvnet_notify_now(n, mvnet_txq(p));
+        }
+    }
+    n->curr_pairs = pairs;
+}
+
+/* VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET: the pairs in use, RSS off. */
 static uint8_t mvnet_ctrl_mq(MvnetDevice *n, VringChain *c)
 {
     Vring *ring = &n->vq[MVNET_CTRL_QUEUE].ring;
@@ -1287,16 +1343,42 @@ static uint8_t mvnet_ctrl_mq(MvnetDevice *n, VringChain *c)
                       "1..%u offered\n", mvnet_name(n), pairs, n->max_pairs);
         return VIRTIO_NET_ERR;
     }
-    for (unsigned p = pairs; p < n->curr_pairs; p++) {
-        if (n->vq[mvnet_rxq(p)].ready) {
-            mvnet_notify_now(n, mvnet_rxq(p));
-        }
-        if (n->vq[mvnet_txq(p)].ready) {
-            mvnet_notify_now(n, mvnet_txq(p));
-        }
-    }
-    n->curr_pairs = pairs;
+    mvnet_set_pairs(n, pairs);
+    n->rss.enabled = false;         /* the driver steers no more */
     trace_mvnet_mq_pairs(mvnet_name(n), pairs);
+    return VIRTIO_NET_OK;
+}
+
+/*
+ * VIRTIO_NET_CTRL_MQ_RSS_CONFIG (@len data bytes): receive steering by
+ * the driver's key and indirection table, and the pairs it transmits on.
+ */
+static uint8_t mvnet_ctrl_rss(MvnetDevice *n, VringChain *c, uint64_t len)
+{
+    Vring *ring = &n->vq[MVNET_CTRL_QUEUE].ring;
+    g_autofree uint8_t *data = NULL;
+    uint16_t pairs;
+    const char *why;
+
+    if (len > sizeof(struct virtio_net_rss_config) +
+              2 * MVNET_RSS_TABLE_MAX + MVNET_RSS_KEY_MAX) {
+        why = "is too long";
+    } else {
+        data = g_malloc(len);
+        if (vring_chain_read(ring, c, sizeof(struct virtio_net_ctrl_hdr),
+                             data, len) != len) {
+            return VIRTIO_NET_ERR;
+        }
+        why = mvnet_rss_config(&n->rss, &pairs, data, len, mvnet_pairs(n));
+    }
+    if (why) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: RSS configuration %s\n",
+                      mvnet_name(n), why);
+        return VIRTIO_NET_ERR;
+    }
+    mvnet_set_pairs(n, pairs);
+    trace_mvnet_rss(mvnet_name(n), n->rss.hash_types, n->rss.table_len,
+                    pairs);
     return VIRTIO_NET_OK;
 }
 
@@ -1400,6 +1482,10 @@ static uint8_t mvnet_ctrl_command(MvnetDevice *n, VringChain *c)
             data_len == sizeof(struct virtio_net_ctrl_mq)) {
             return mvnet_ctrl_mq(n, c);
         }
+        if (hdr.cmd == VIRTIO_NET_CTRL_MQ_RSS_CONFIG &&
+            mvnet_has(n, VIRTIO_NET_F_RSS)) {
+            return mvnet_ctrl_rss(n, c, data_len);
+        }
         break;
     case VIRTIO_NET_CTRL_ANNOUNCE:
         if (hdr.cmd == VIRTIO_NET_CTRL_ANNOUNCE_ACK && !data_len &&
@@ -1494,6 +1580,23 @@ static void mvnet_tx_poll(void *opaque)
  * Run up to a burst of pair @p's transmitted frames, then signal.
  * Returns true when the pair has more to do now (run again).
  */
+/*
+ * Signal what pair @p's frames filled: its own receive queue, or with RSS
+ * in loopback every receive queue that has something pending.
+ */
+static void mvnet_notify_rx(MvnetDevice *n, unsigned p)
+{
+    if (!n->rss.enabled || mvnet_peer(n)) {
+        mvnet_notify(n, mvnet_rxq(p));
+        return;
+    }
+    for (unsigned q = 0; q < n->max_pairs; q++) {
+        if (n->vq[mvnet_rxq(q)].ready) {
+            mvnet_notify(n, mvnet_rxq(q));
+        }
+    }
+}
+
 static bool mvnet_pair_run(MvnetDevice *n, unsigned p)
 {
     MdevVq *tx = &n->vq[mvnet_txq(p)], *rx = &n->vq[mvnet_rxq(p)];
@@ -1504,6 +1607,7 @@ static bool mvnet_pair_run(MvnetDevice *n, unsigned p)
     if (!tx->ready || !rx->ready) {
         return false;
     }
+    n->wait_rq = mvnet_rxq(p);
     vring_disable_notify(&tx->ring);
     while (budget--) {
         r = mvnet_peer(n) ? mvnet_send_one(n, mvnet_txq(p))
@@ -1515,7 +1619,7 @@ static bool mvnet_pair_run(MvnetDevice *n, unsigned p)
     if (r == MVNET_BROKEN) {
         return false;
     }
-    mvnet_notify(n, mvnet_rxq(p));
+    mvnet_notify_rx(n, p);
     mvnet_notify(n, mvnet_txq(p));
     if (r == MVNET_DONE) {
         /* Budget used up: yield to the main loop, then go on. */
@@ -1526,8 +1630,8 @@ static bool mvnet_pair_run(MvnetDevice *n, unsigned p)
         /* The netdev's sent callback (mvnet_tx_sent) goes on. */
     } else {
         /* Waiting: keep TX kicks off; new RX buffers (a kick) resume. */
-        again = vring_enable_notify_since(&rx->ring,
-                                          &n->rx_mark[mvnet_rxq(p)]);
+        again = vring_enable_notify_since(&n->vq[n->wait_rq].ring,
+                                          &n->rx_mark[n->wait_rq]);
     }
     trace_mvnet_bh(mvnet_name(n), p, r, again);
     return again;
@@ -1784,7 +1888,7 @@ static uint64_t mvnet_offered(MvnetDevice *n)
     uint64_t f = n->host_features;
 
     if (n->max_pairs < 2) {
-        f &= ~(1ULL << VIRTIO_NET_F_MQ);
+        f &= ~((1ULL << VIRTIO_NET_F_MQ) | (1ULL << VIRTIO_NET_F_RSS));
     }
 
     if (n->netdev && !n->peer_vnet_hdr) {
@@ -1872,6 +1976,7 @@ static void mvnet_reset(MdevDevice *mdev)
     n->features = 0;
     n->guest_offloads = 0;
     n->curr_pairs = 1;
+    mvnet_rss_reset(&n->rss);
     n->rx_signal = 0;
     mvnet_map_callbacks(n);
     mvnet_peer_offloads(n);
@@ -1900,9 +2005,11 @@ static void mvnet_set_status(MdevDevice *mdev, uint8_t status)
     }
 }
 
+/* The RSS fields only when RSS is offered, as in virtio-net */
 static uint32_t mvnet_get_config_size(MdevDevice *mdev)
 {
-    return MVNET_CONFIG_SIZE;
+    return mvnet_offered(to_mvnet(mdev)) & (1ULL << VIRTIO_NET_F_RSS)
+           ? MVNET_CONFIG_SIZE_RSS : MVNET_CONFIG_SIZE;
 }
 
 static void mvnet_fill_config(MvnetDevice *n, struct virtio_net_config *cfg)
@@ -1913,6 +2020,9 @@ static void mvnet_fill_config(MvnetDevice *n, struct virtio_net_config *cfg)
                            (n->announce ? VIRTIO_NET_S_ANNOUNCE : 0));
     stw_le_p(&cfg->max_virtqueue_pairs, n->max_pairs);
     stw_le_p(&cfg->mtu, n->mtu);
+    cfg->rss_max_key_size = MVNET_RSS_KEY_MAX;
+    stw_le_p(&cfg->rss_max_indirection_table_length, MVNET_RSS_TABLE_MAX);
+    stl_le_p(&cfg->supported_hash_types, MVNET_RSS_HASH_TYPES);
 }
 
 static void mvnet_get_config(MdevDevice *mdev, uint32_t offset, void *buf,
@@ -1971,6 +2081,7 @@ static int mvnet_pre_load(void *opaque)
 
     n->guest_offloads = MVNET_OFFLOADS_UNSET;
     n->curr_pairs = 1;              /* a source with one pair sends no more */
+    mvnet_rss_reset(&n->rss);       /* nor one without RSS */
     n->mig_conf.max_pairs = 1;      /* mvnet/config version 1 */
     return 0;
 }
@@ -2004,6 +2115,13 @@ static int mvnet_post_load(void *opaque, int version_id)
     if (!mvnet_rx_filter_check(&n->rxf, n->name) ||
         !mdev_switch_check_negotiated(n->name, n->features,
                                       mvnet_offered(n))) {
+        mvnet_reset(MDEV_DEVICE(n));
+        return -EINVAL;
+    }
+    if (n->rss.enabled && (!mvnet_has(n, VIRTIO_NET_F_RSS) ||
+                           !mvnet_rss_valid(&n->rss, mvnet_pairs(n)))) {
+        error_report("%s: the RSS configuration in the migration stream is "
+                     "not valid here", n->name);
         mvnet_reset(MDEV_DEVICE(n));
         return -EINVAL;
     }
@@ -2211,6 +2329,25 @@ static const VMStateDescription vmstate_mvnet_mq = {
     },
 };
 
+static bool mvnet_rss_needed(void *opaque)
+{
+    MvnetDevice *n = opaque;
+
+    return n->rss.enabled;
+}
+
+/* Receive steering (VIRTIO_NET_CTRL_MQ_RSS_CONFIG), checked by post_load */
+static const VMStateDescription vmstate_mvnet_rss_sub = {
+    .name = "mvnet/rss",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = mvnet_rss_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_STRUCT(rss, MvnetDevice, 1, vmstate_mvnet_rss, MvnetRss),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 static const VMStateDescription vmstate_mvnet = {
     .name = "mvnet",
     .version_id = 3,
@@ -2237,6 +2374,7 @@ static const VMStateDescription vmstate_mvnet = {
         &vmstate_mvnet_coal,
         &vmstate_mvnet_offloads,
         &vmstate_mvnet_mq,
+        &vmstate_mvnet_rss_sub,
         NULL
     },
 };
@@ -2538,6 +2676,7 @@ static void mvnet_device_init(Object *obj)
     n->tx_frame = g_malloc(MVNET_MAX_FRAME);
     n->seg_frame = g_malloc(MVNET_MAX_FRAME);
     mvnet_rx_filter_reset(&n->rxf);
+    mvnet_rss_reset(&n->rss);
 }
 
 static void mvnet_device_finalize(Object *obj)
@@ -2727,6 +2866,8 @@ static const VirtioMdevProp mvnet_form_props[] = {
                                   "only)", true),
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("notification-data", "Offer "
                                   "NOTIFICATION_DATA", true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("rss", "Offer RSS (with queues above 1)",
+                                  true),
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("adaptive-coal", "Moderate interrupts "
                                   "where that batches frames", true),
     { }

@@ -2,25 +2,36 @@
 /*
  * channels: set an interface's queue pairs, as "ethtool -L IFACE combined
  * N" does, and read them back; or show its per-queue packet counters, as
- * "ethtool -S IFACE" does.
+ * "ethtool -S IFACE" does; or check its receive-side scaling (-R).
  *
  * The guest's initramfs has busybox, which has no ethtool; these are the
  * same requests (SIOCETHTOOL: ETHTOOL_SCHANNELS and ETHTOOL_GCHANNELS;
- * ETHTOOL_GSSET_INFO, ETHTOOL_GSTRINGS and ETHTOOL_GSTATS).  Prints one
- * machine-readable line:
+ * ETHTOOL_GSSET_INFO, ETHTOOL_GSTRINGS and ETHTOOL_GSTATS; ETHTOOL_GRSSH
+ * and ETHTOOL_SRSSH).  Prints machine-readable lines:
  *
  *   GUEST-CHANNELS iface=eth0 combined=N max=M
  *   GUEST-QSTATS iface=eth0 rx_queue_0_packets=N tx_queue_0_packets=N ...
+ *   GUEST-RSS iface=eth0 queue=Q port=P frames=N rx0=+A rx1=+B
  *
  * and exits 0; on an error prints "GUEST-ERROR channels: ..." and exits 1.
+ * -R COUNT sets the RSS key of Microsoft's RSS verification suite and an
+ * indirection table alternating queues 0 and 1 (ethtool -X), then for
+ * each queue picks a UDP flow whose Toeplitz hash the table maps to it,
+ * sends COUNT frames of that flow to the interface's own address (the
+ * NIC loops them back) and reports how much each receive queue's counter
+ * grew (the runner checks the flow's queue took them all).
  *
- * Usage: channels IFACE COMBINED | channels IFACE -S
+ * Usage: channels IFACE COMBINED | channels IFACE -S | channels IFACE -R N
  */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/ethtool.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,8 +81,8 @@ static int set_channels(unsigned combined)
     return 0;
 }
 
-/* The statistics named *_packets, as name=value. */
-static int show_stats(void)
+/* The statistics named *_packets: as name=value, or rx_queue_N's in @rx */
+static int read_stats(bool print, uint64_t *rx, unsigned nrx)
 {
     struct {
         struct ethtool_sset_info hdr;
@@ -99,25 +110,198 @@ static int show_stats(void)
     if (eth_ioctl(names) < 0 || eth_ioctl(stats) < 0) {
         return fail("stats");
     }
-    printf("GUEST-QSTATS iface=%s", iface);
+    if (print) {
+        printf("GUEST-QSTATS iface=%s", iface);
+    }
     for (unsigned i = 0; i < n; i++) {
         const char *name = (const char *)names->data + i * ETH_GSTRING_LEN;
         size_t len = strnlen(name, ETH_GSTRING_LEN);
+        unsigned q;
+        char tail;
 
-        if (len > 8 && !strncmp(name + len - 8, "_packets", 8)) {
+        if (len > 8 && !strncmp(name + len - 8, "_packets", 8) && print) {
             printf(" %.*s=%llu", (int)len, name,
                    (unsigned long long)stats->data[i]);
         }
+        if (sscanf(name, "rx_queue_%u_packet%c", &q, &tail) == 2 &&
+            q < nrx && len == strlen("rx_queue_0_packets") + (q > 9)) {
+            rx[q] = stats->data[i];
+        }
     }
-    printf("\n");
+    if (print) {
+        printf("\n");
+    }
+    free(names);
+    free(stats);
+    return 0;
+}
+
+/* Microsoft's RSS verification key, which Linux also uses by default */
+static const uint8_t rss_key[40] = {
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
+    0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
+    0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
+    0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+};
+
+static uint32_t toeplitz(const uint8_t *in, size_t len)
+{
+    uint32_t hash = 0;
+
+    for (size_t i = 0; i < len * 8; i++) {
+        if (in[i / 8] & (0x80 >> (i % 8))) {
+            uint32_t k = (uint32_t)rss_key[i / 8] << 24 |
+                         rss_key[i / 8 + 1] << 16 | rss_key[i / 8 + 2] << 8 |
+                         rss_key[i / 8 + 3];
+
+            hash ^= i % 8 ? k << (i % 8) | rss_key[i / 8 + 4] >> (8 - i % 8)
+                          : k;
+        }
+    }
+    return hash;
+}
+
+/* Set the key and a table of @size entries i % 2; read them back. */
+static int set_rss(uint32_t *size)
+{
+    struct ethtool_rxfh get = { .cmd = ETHTOOL_GRSSH }, *set;
+    uint32_t n;
+
+    if (eth_ioctl(&get) < 0) {
+        return fail("rss sizes");
+    }
+    if (get.key_size != sizeof(rss_key) || !get.indir_size) {
+        printf("GUEST-ERROR channels: RSS key of %u bytes, table of %u\n",
+               get.key_size, get.indir_size);
+        return 1;
+    }
+    n = *size = get.indir_size;
+    set = calloc(1, sizeof(*set) + n * 4 + sizeof(rss_key));
+    if (!set) {
+        return fail("memory");
+    }
+    set->cmd = ETHTOOL_SRSSH;
+    set->indir_size = n;
+    set->key_size = sizeof(rss_key);
+    for (uint32_t i = 0; i < n; i++) {
+        set->rss_config[i] = i % 2;
+    }
+    memcpy((uint8_t *)&set->rss_config[n], rss_key, sizeof(rss_key));
+    if (eth_ioctl(set) < 0) {
+        return fail("rss set");
+    }
+    free(set);
+    return 0;
+}
+
+/* An IPv4/UDP frame to ourselves from 10.0.0.1:@port to 10.0.0.2:9. */
+static size_t udp_frame(uint8_t *f, const uint8_t *mac, uint16_t port)
+{
+    static const uint8_t ip[20] = {
+        0x45, 0, 0, 28 + 18, 0, 0, 0, 0, 64, 17, 0, 0,
+        10, 0, 0, 1, 10, 0, 0, 2,
+    };
+    uint32_t sum = 0;
+
+    memcpy(f, mac, ETH_ALEN);
+    memcpy(f + ETH_ALEN, mac, ETH_ALEN);
+    f[12] = 0x08;
+    f[13] = 0x00;
+    memcpy(f + 14, ip, sizeof(ip));
+    for (unsigned i = 0; i < 20; i += 2) {
+        sum += f[14 + i] << 8 | f[15 + i];
+    }
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = ~((sum & 0xffff) + (sum >> 16)) & 0xffff;
+    f[24] = sum >> 8;
+    f[25] = sum;
+    f[34] = port >> 8;
+    f[35] = port;
+    f[36] = 0;
+    f[37] = 9;
+    f[38] = 0;
+    f[39] = 8 + 18;
+    f[40] = f[41] = 0;          /* no UDP checksum */
+    memset(f + 42, 0x5a, 18);
+    return 60;
+}
+
+/* The UDP source port whose flow table @size maps to queue @q. */
+static uint16_t port_for(unsigned q, uint32_t size)
+{
+    for (uint16_t port = 1024;; port++) {
+        uint8_t in[12] = { 10, 0, 0, 1, 10, 0, 0, 2, port >> 8, port, 0, 9 };
+
+        if ((toeplitz(in, sizeof(in)) % size) % 2 == q) {
+            return port;
+        }
+    }
+}
+
+static int check_rss(unsigned count)
+{
+    struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+    struct ifreq ifr = { 0 };
+    uint8_t f[60], mac[ETH_ALEN];
+    uint64_t before[2] = { 0 }, after[2] = { 0 };
+    uint32_t size = 1;
+    int s;
+
+    if (set_rss(&size)) {
+        return 1;
+    }
+    s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_IP));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
+    if (s < 0 || ioctl(s, SIOCGIFINDEX, &ifr) < 0) {
+        return fail("packet socket");
+    }
+    sll.sll_ifindex = ifr.ifr_ifindex;
+    sll.sll_protocol = htons(ETH_P_IP);
+    if (ioctl(s, SIOCGIFHWADDR, &ifr) < 0 ||
+        bind(s, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+        return fail("packet socket");
+    }
+    memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+    for (unsigned q = 0; q < 2; q++) {
+        uint16_t port = port_for(q, size);
+
+        if (read_stats(false, before, 2)) {
+            return 1;
+        }
+        udp_frame(f, mac, port);
+        for (unsigned i = 0; i < count; i++) {
+            while (send(s, f, sizeof(f), 0) != sizeof(f)) {
+                if (errno != ENOBUFS && errno != EAGAIN) {
+                    return fail("send");
+                }
+                usleep(1000);
+            }
+        }
+        for (unsigned tries = 0; tries < 100; tries++) {
+            usleep(20000);
+            if (read_stats(false, after, 2)) {
+                return 1;
+            }
+            if (after[q] - before[q] >= count) {
+                break;
+            }
+        }
+        printf("GUEST-RSS iface=%s queue=%u port=%u frames=%u rx0=+%llu "
+               "rx1=+%llu\n", iface, q, port, count,
+               (unsigned long long)(after[0] - before[0]),
+               (unsigned long long)(after[1] - before[1]));
+    }
+    close(s);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
+    uint64_t unused[1];
+
+    if (argc != 3 && !(argc == 4 && !strcmp(argv[2], "-R"))) {
         fprintf(stderr, "usage: channels IFACE COMBINED | channels IFACE "
-                "-S\n");
+                "-S | channels IFACE -R COUNT\n");
         return 2;
     }
     iface = argv[1];
@@ -125,6 +309,9 @@ int main(int argc, char **argv)
     if (fd < 0) {
         return fail("socket");
     }
+    if (argc == 4) {
+        return check_rss(strtoul(argv[3], NULL, 0));
+    }
     return strcmp(argv[2], "-S") ? set_channels(strtoul(argv[2], NULL, 0))
-                                 : show_stats();
+                                 : read_stats(true, unused, 0);
 }

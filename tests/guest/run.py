@@ -539,6 +539,27 @@ def check_mq(case, lines, count):
     return errors
 
 
+def check_rss(case, lines):
+    """What is wrong with an RSS case (lc_rss=N): for each of queues 0 and
+    1 the guest sent N frames of a UDP flow its own RSS key and table map
+    there (ethtool -X); that queue must have received them all, the other
+    none of them."""
+    count = int(case.guest_opts['lc_rss'])
+    errors = []
+    for q in range(2):
+        line = next((l for l in lines if l.startswith('GUEST-RSS ') and
+                     parse_kv(l).get('queue') == str(q)), None)
+        if not line:
+            errors.append('no RSS result for queue %d' % q)
+            continue
+        kv = parse_kv(line)
+        got = [int(kv.get('rx%d' % i, '+0')[1:]) for i in range(2)]
+        if got[q] < count or got[1 - q] >= count:
+            errors.append('RSS flow for queue %d: rx0=+%d rx1=+%d of %d '
+                          'frames' % (q, got[0], got[1], count))
+    return errors
+
+
 def check_offload(case, res):
     """What is wrong with offloadcheck's result (lc_offload)."""
     if not res:
@@ -845,6 +866,8 @@ def _run_case(case, args, echo=None, hook=None, tapnet=None):
         errors += check_coal(case, first('GUEST-COAL'), first('GUEST-IRQS'))
     if case.net and 'lc_mq' in case.guest_opts:
         errors += check_mq(case, lines, count)
+    if case.net and 'lc_rss' in case.guest_opts:
+        errors += check_rss(case, lines)
     if case.net and 'lc_offload' in case.guest_opts:
         errors += check_offload(case, first('OFFLOADCHECK'))
     if case.net and 'lc_features' in case.guest_opts:
@@ -1088,6 +1111,11 @@ def all_cases():
         Case('mdev', 'x86_64-q35', 'mq', 'queues=2', {'lc_mq': 2}, smp=2),
         Case('mdev', 'aarch64-virt-dt', 'mq', 'queues=2', {'lc_mq': 2},
              smp=2),
+        # RSS: flows the guest's key and table map to each queue
+        Case('mdev', 'x86_64-q35', 'mq-rss', 'queues=2', {'lc_rss': 200},
+             smp=2),
+        Case('mdev', 'aarch64-virt-dt', 'mq-rss', 'queues=2',
+             {'lc_rss': 200}, smp=2),
         # user networking: a DHCP lease, then a file over HTTP from the host
         Case('mdev', 'aarch64-virt-dt', 'user', netdev='user'),
         Case('mdev', 'x86_64-q35', 'user', netdev='user'),

@@ -3074,12 +3074,12 @@ static uint32_t queue_num_max(Dev *d, unsigned idx)
     return rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX);
 }
 
-static void mq_start(MqDev *m, QTestState *qts)
+static void mq_start_with(MqDev *m, QTestState *qts, uint64_t features)
 {
     Dev *d = &m->d;
 
     dev_init(d, qts, "/machine/peripheral/n0");
-    g_assert_cmphex(dev_negotiate(d, MQ_FEATURES) &
+    g_assert_cmphex(dev_negotiate(d, features) &
                     VIRTIO_CONFIG_S_FEATURES_OK, ==,
                     VIRTIO_CONFIG_S_FEATURES_OK);
     queue_setup(d, &d->rx, 0);
@@ -3089,6 +3089,11 @@ static void mq_start(MqDev *m, QTestState *qts)
     queue_setup(d, &m->cq, 4);
     wr(d, VIRTIO_MMIO_STATUS, S_ACK_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
        VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+static void mq_start(MqDev *m, QTestState *qts)
+{
+    mq_start_with(m, qts, MQ_FEATURES);
 }
 
 static uint8_t mq_pairs_set(MqDev *m, uint16_t pairs, size_t len)
@@ -3325,6 +3330,193 @@ static void test_mq_migrate_refused(void)
     migrate_crafted_dev(MQ_DEV, MQ_FEATURES, 5, edit_pairs,
                         "9 queue pairs in use in the migration stream, 1..2 "
                         "here");
+}
+
+/*
+ * RSS (VIRTIO_NET_F_RSS): the driver's Toeplitz key and indirection table
+ * choose the receive queue.  The test computes the hash itself, checked
+ * against the verification suite of Microsoft's RSS specification.
+ */
+static const uint8_t rss_key[40] = {
+    0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
+    0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
+    0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
+    0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+};
+
+#define RSS_TYPES       (VIRTIO_NET_RSS_HASH_TYPE_IPv4 | \
+                         VIRTIO_NET_RSS_HASH_TYPE_UDPv4 | \
+                         VIRTIO_NET_RSS_HASH_TYPE_TCPv4)
+
+static uint32_t toeplitz(const uint8_t *in, size_t len)
+{
+    uint32_t hash = 0;
+
+    for (size_t i = 0; i < len * 8; i++) {
+        if (in[i / 8] & (0x80 >> (i % 8))) {
+            uint32_t k = ldl_be_p(rss_key + i / 8) << (i % 8);
+
+            hash ^= i % 8 ? k | rss_key[i / 8 + 4] >> (8 - i % 8) : k;
+        }
+    }
+    return hash;
+}
+
+/* The queue of a UDP frame @f under rss_config()'s table (i & 1). */
+static unsigned rss_queue(const uint8_t *f)
+{
+    uint8_t in[12];
+
+    memcpy(in, f + 14 + 12, 8);
+    memcpy(in + 8, f + UDP_AT, 4);
+    return toeplitz(in, sizeof(in)) & 1;
+}
+
+/*
+ * VIRTIO_NET_CTRL_MQ_RSS_CONFIG of @types, a table of @table_len entries
+ * i & 1 (entry @bad_entry set to 2 when not negative), unclassified queue
+ * 1, @tx pairs and @key_len bytes of rss_key.
+ */
+static uint8_t rss_config(MqDev *m, uint32_t types, unsigned table_len,
+                          int bad_entry, uint16_t tx, unsigned key_len)
+{
+    uint8_t data[8 + 2 * 128 + 3 + 64];
+    size_t off = 8;
+
+    stl_le_p(data, types);
+    stw_le_p(data + 4, table_len - 1);
+    stw_le_p(data + 6, 1);
+    for (unsigned i = 0; i < table_len; i++, off += 2) {
+        stw_le_p(data + off, (int)i == bad_entry ? 2 : i & 1);
+    }
+    stw_le_p(data + off, tx);
+    data[off + 2] = key_len;
+    memset(data + off + 3, 0x5a, key_len);
+    memcpy(data + off + 3, rss_key, MIN(key_len, sizeof(rss_key)));
+    return ctrl_cmd(&m->d, &m->cq, VIRTIO_NET_CTRL_MQ,
+                    VIRTIO_NET_CTRL_MQ_RSS_CONFIG, data, off + 3 + key_len);
+}
+
+/* A UDP frame whose ports are hashed too (not a fragment). */
+static size_t rss_udp_frame(uint8_t *f, uint32_t seed)
+{
+    size_t len = udp_frame(f, seed);
+
+    stw_be_p(f + 14 + 6, 0);
+    return len;
+}
+
+/* Post receive buffers on both queues of @m. */
+static void mq_post_all(MqDev *m)
+{
+    for (unsigned i = 0; i < QSZ; i++) {
+        post_rx(&m->d, i, 2048);
+        post_rx_on(&m->d, &m->rx1, i, 2048);
+    }
+    kick(&m->d, &m->d.rx);
+    kick(&m->d, &m->rx1);
+}
+
+static void test_mq_rss(void)
+{
+    static const uint8_t vector[12] = {     /* 66.9.149.187:2794 -> */
+        66, 9, 149, 187, 161, 142, 100, 80, /* 161.142.100.80:1766 */
+        0x0a, 0xea, 0x06, 0xe6,
+    };
+    QTestState *qts = start(MQ_DEV);
+    uint8_t f[UDP_AT + UDP_LEN];
+    unsigned per_queue[2] = { 0 };
+    size_t len;
+    MqDev m;
+    Dev *d = &m.d;
+
+    g_assert_cmphex(toeplitz(vector, 8), ==, 0x323e8fc2);
+    g_assert_cmphex(toeplitz(vector, 12), ==, 0x51ccc178);
+    dev_init(d, qts, "/machine/peripheral/n0");
+    g_assert_cmphex(device_features(d) & F(VIRTIO_NET_F_RSS), ==,
+                    F(VIRTIO_NET_F_RSS));
+    g_assert_cmpuint(qtest_readb(qts, d->base + VIRTIO_MMIO_CONFIG + 17), ==,
+                     40);
+    g_assert_cmpuint(qtest_readw(qts, d->base + VIRTIO_MMIO_CONFIG + 18), ==,
+                     128);
+    g_assert_cmphex(qtest_readl(qts, d->base + VIRTIO_MMIO_CONFIG + 20), ==,
+                    0x3f);
+    mq_start_with(&m, qts, MQ_FEATURES | F(VIRTIO_NET_F_RSS));
+    mq_post_all(&m);
+
+    /* Refused: table length, queue, key, hash type, max_tx_vq. */
+    g_assert_cmpuint(rss_config(&m, RSS_TYPES, 3, -1, 2, 40), ==,
+                     VIRTIO_NET_ERR);
+    g_assert_cmpuint(rss_config(&m, RSS_TYPES, 128, 77, 2, 40), ==,
+                     VIRTIO_NET_ERR);
+    g_assert_cmpuint(rss_config(&m, RSS_TYPES, 128, -1, 2, 41), ==,
+                     VIRTIO_NET_ERR);
+    g_assert_cmpuint(rss_config(&m, VIRTIO_NET_RSS_HASH_TYPE_IP_EX, 128, -1,
+                                2, 40), ==, VIRTIO_NET_ERR);
+    g_assert_cmpuint(rss_config(&m, RSS_TYPES, 128, -1, 3, 40), ==,
+                     VIRTIO_NET_ERR);
+    g_assert_cmpuint(rd(d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
+                     ==, 0);
+
+    g_assert_cmpuint(rss_config(&m, RSS_TYPES, 128, -1, 2, 40), ==,
+                     VIRTIO_NET_OK);
+    for (unsigned seed = 0; seed < 12; seed++) {
+        len = rss_udp_frame(f, seed);
+        per_queue[rss_queue(f)]++;
+        g_assert_cmpuint(mq_bounce(&m, f, len), ==, rss_queue(f));
+    }
+    g_assert_cmpuint(per_queue[0], >, 0);
+    g_assert_cmpuint(per_queue[1], >, 0);
+    /* Not IP: the unclassified queue. */
+    frame_fill(f, 100, 1);
+    g_assert_cmpuint(mq_bounce(&m, f, 100), ==, 1);
+
+    /* VQ_PAIRS_SET turns RSS off: each pair loops into its own queue. */
+    g_assert_cmpuint(mq_pairs_set(&m, 2, 2), ==, VIRTIO_NET_OK);
+    g_assert_cmpuint(mq_bounce(&m, f, 100), ==, 0);
+    qtest_quit(qts);
+}
+
+/* With a netdev and RSS, a flow's frames take the queue RSS chose. */
+static void test_mq_netdev_rss(void)
+{
+    int port = free_udp_port();
+    g_autofree char *args = g_strdup_printf(
+        "-netdev socket,id=s0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d "
+        MQ_DEV ",netdev=s0", port, port);
+    QTestState *qts = start(args);
+    uint8_t f[UDP_AT + UDP_LEN];
+    size_t len;
+    MqDev m;
+
+    mq_start_with(&m, qts, MQ_FEATURES | F(VIRTIO_NET_F_RSS));
+    mq_post_all(&m);
+    g_assert_cmpuint(rss_config(&m, RSS_TYPES, 128, -1, 2, 40), ==,
+                     VIRTIO_NET_OK);
+    for (unsigned seed = 0; seed < 8; seed++) {
+        len = rss_udp_frame(f, seed);
+        g_assert_cmpuint(mq_bounce(&m, f, len), ==, rss_queue(f));
+    }
+    qtest_quit(qts);
+}
+
+/* RSS survives migration: the unclassified queue still takes non-IP. */
+static void test_mq_rss_migrate(void)
+{
+    g_autofree char *args = g_strdup_printf("-m 64 %s", MQ_DEV);
+    QTestState *qts = start(args);
+    uint8_t f[100];
+    MqDev m;
+
+    mq_start_with(&m, qts, MQ_FEATURES | F(VIRTIO_NET_F_RSS));
+    g_assert_cmpuint(rss_config(&m, RSS_TYPES, 128, -1, 2, 40), ==,
+                     VIRTIO_NET_OK);
+    qts = migrate_to_new(qts, MQ_DEV, NULL);
+    m.d.qts = qts;
+    mq_post_all(&m);
+    frame_fill(f, sizeof(f), 2);
+    g_assert_cmpuint(mq_bounce(&m, f, sizeof(f)), ==, 1);
+    qtest_quit(qts);
 }
 
 /* ---- offloads through a tap device ---- */
@@ -4054,8 +4246,11 @@ static void add_machine_tests(const char *m)
         { "tso/tap-migrate", test_tso_tap_migrate },
         { "mq", test_mq },
         { "mq/netdev", test_mq_netdev },
+        { "mq/netdev-rss", test_mq_netdev_rss },
         { "mq/migrate", test_mq_migrate },
         { "mq/migrate-refused", test_mq_migrate_refused },
+        { "mq/rss", test_mq_rss },
+        { "mq/rss-migrate", test_mq_rss_migrate },
         { "notification-data", test_notification_data },
         { "announce-migrated", test_announce_migrated },
         { "netdev-backpressure", test_netdev_backpressure },
