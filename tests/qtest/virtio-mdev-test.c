@@ -2953,20 +2953,25 @@ static uint8_t *find_vq_record(uint8_t *buf, size_t len, TQueue *q)
  */
 typedef void CraftFn(uint8_t *buf, size_t len, Dev *d);
 
-/* The same for a NIC @dev, started with @features (and @queues queues). */
+/*
+ * The same for a NIC @dev, started with @features and @queues queues,
+ * those after the first two set up by @prep when it is given.
+ */
+typedef void CraftPrep(Dev *d);
+
 static void migrate_crafted_dev(const char *dev, uint64_t features,
-                                unsigned queues, CraftFn *edit,
-                                const char *want);
+                                unsigned queues, CraftPrep *prep,
+                                CraftFn *edit, const char *want);
 
 static void migrate_crafted(CraftFn *edit, const char *want)
 {
     migrate_crafted_dev("-device virtio-mdev-net,id=n0",
-                        BASE_FEATURES | CTRL_FEATURES, 3, edit, want);
+                        BASE_FEATURES | CTRL_FEATURES, 3, NULL, edit, want);
 }
 
 static void migrate_crafted_dev(const char *dev, uint64_t features,
-                                unsigned queues, CraftFn *edit,
-                                const char *want)
+                                unsigned queues, CraftPrep *prep,
+                                CraftFn *edit, const char *want)
 {
     g_autofree char *dir = g_dir_make_tmp("virtio-mdev-XXXXXX", NULL);
     g_autofree char *file = g_build_filename(dir, "state", NULL);
@@ -2981,8 +2986,11 @@ static void migrate_crafted_dev(const char *dev, uint64_t features,
 
     dev_init(&d, qts, "/machine/peripheral/n0");
     dev_start(&d, features);
-    for (unsigned q = 2; q < queues; q++) {
+    for (unsigned q = 2; q < queues && !prep; q++) {
         queue_setup(&d, &more, q);
+    }
+    if (prep) {
+        prep(&d);
     }
     qtest_qmp_assert_success(qts, "{'execute': 'migrate', 'arguments': "
                              "{'uri': %s}}", uri);
@@ -3327,7 +3335,7 @@ static void test_mq_migrate_refused(void)
     migrate_refused(MQ_DEV, "-device virtio-mdev-net,id=n0",
                     "property 'queues' is 2 on the migration source and 1 "
                     "here");
-    migrate_crafted_dev(MQ_DEV, MQ_FEATURES, 5, edit_pairs,
+    migrate_crafted_dev(MQ_DEV, MQ_FEATURES, 5, NULL, edit_pairs,
                         "9 queue pairs in use in the migration stream, 1..2 "
                         "here");
 }
@@ -3500,6 +3508,34 @@ static void test_mq_netdev_rss(void)
     qtest_quit(qts);
 }
 
+/* The other queues of a started @d, and RSS on. */
+static void rss_prep(Dev *d)
+{
+    MqDev m = { .d = *d };
+
+    queue_setup(&m.d, &m.rx1, 2);
+    queue_setup(&m.d, &m.tx1, 3);
+    queue_setup(&m.d, &m.cq, 4);
+    g_assert_cmpuint(rss_config(&m, RSS_TYPES, 128, -1, 2, 40), ==,
+                     VIRTIO_NET_OK);
+    *d = m.d;
+}
+
+/*
+ * The RSS subsection: its name, the version (be32), then enabled,
+ * hash_types (be32), the table length and the unclassified queue (be16).
+ */
+static void edit_rss_queue(uint8_t *buf, size_t len, Dev *d)
+{
+    static const char name[] = "mvnet/rss";
+    uint8_t *p = memmem(buf, len, name, strlen(name));
+
+    g_assert_nonnull(p);
+    p += strlen(name) + 4 + 1 + 4 + 2;
+    g_assert_cmpuint(lduw_be_p(p), ==, 1);
+    stw_be_p(p, 9);
+}
+
 /* RSS survives migration: the unclassified queue still takes non-IP. */
 static void test_mq_rss_migrate(void)
 {
@@ -3517,6 +3553,10 @@ static void test_mq_rss_migrate(void)
     frame_fill(f, sizeof(f), 2);
     g_assert_cmpuint(mq_bounce(&m, f, sizeof(f)), ==, 1);
     qtest_quit(qts);
+
+    migrate_crafted_dev(MQ_DEV, MQ_FEATURES | F(VIRTIO_NET_F_RSS), 5,
+                        rss_prep, edit_rss_queue, "the RSS configuration in "
+                        "the migration stream is not valid here");
 }
 
 /* ---- offloads through a tap device ---- */
