@@ -115,11 +115,19 @@ static int split_walk(Vring *vr, uint16_t head, VringChain *chain)
     }
 }
 
-static int split_pop(Vring *vr, VringChain *chain)
+/*
+ * Whether the driver made an entry available past last_avail_idx.  The
+ * index is read from guest memory only when the entries seen at the last
+ * read are used up (one read per batch, not per chain); a new value is
+ * checked then.
+ */
+static int split_avail(Vring *vr)
 {
-    uint16_t avail_idx, head;
-    int r;
+    uint16_t avail_idx;
 
+    if (vr->shadow_avail_idx != vr->last_avail_idx) {
+        return 1;
+    }
     if (!vring_ld16(vr, avail_idx_addr(vr), &avail_idx)) {
         return vring_fail(vr, VRING_ERR_MEM);
     }
@@ -129,11 +137,23 @@ static int split_pop(Vring *vr, VringChain *chain)
     if ((uint16_t)(avail_idx - vr->last_avail_idx) > vr->cfg.num) {
         return vring_fail(vr, VRING_ERR_AVAIL_IDX);
     }
+    vr->shadow_avail_idx = avail_idx;
     /*
-     * Read the ring entry only after seeing the index (pairs with the
+     * Read the ring entries only after seeing the index (pairs with the
      * driver's write barrier between the two).
      */
     smp_rmb();
+    return 1;
+}
+
+static int split_pop(Vring *vr, VringChain *chain)
+{
+    uint16_t head;
+    int r = split_avail(vr);
+
+    if (r <= 0) {
+        return r;
+    }
     if (!vring_ld16(vr, avail_ring_addr(vr, vr->last_avail_idx), &head)) {
         return vring_fail(vr, VRING_ERR_MEM);
     }
@@ -253,7 +273,7 @@ static int split_set_state(Vring *vr, const VringState *state)
     if (distance > vr->cfg.num || state->inflight != distance) {
         return -VRING_ERR_STATE;
     }
-    vr->last_avail_idx = state->avail_idx;
+    vr->last_avail_idx = vr->shadow_avail_idx = state->avail_idx;
     vr->used_idx = state->used_idx;
     return 0;
 }

@@ -166,6 +166,7 @@ typedef struct Vring {
     bool notify_enabled;
 
     uint16_t last_avail_idx;    /* next avail entry (packed: position) */
+    uint16_t shadow_avail_idx;  /* split: the driver's avail idx, last read */
     uint16_t used_idx;          /* published used idx (packed: position) */
     bool avail_wrap;            /* packed: driver ring wrap counter */
     bool used_wrap;             /* packed: device ring wrap counter */
