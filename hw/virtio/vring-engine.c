@@ -319,7 +319,7 @@ void vring_disable_notify(Vring *vr)
 {
     vr->notify_enabled = false;
     if (vring_is_ready(vr)) {
-        vr->fmt->set_notify(vr, false);
+        vr->fmt->set_notify(vr, false, NULL);
     }
 }
 
@@ -335,7 +335,7 @@ bool vring_enable_notify_since(Vring *vr, const VringAvailMark *mark)
     if (!vring_is_ready(vr)) {
         return false;
     }
-    vr->fmt->set_notify(vr, true);
+    vr->fmt->set_notify(vr, true, mark);
     /* Publish the wish before looking for buffers that raced with it. */
     smp_mb();
     return vr->fmt->avail_at(vr, mark->pos, mark->wrap);

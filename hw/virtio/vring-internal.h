@@ -34,7 +34,13 @@ struct VringFormat {
     /* 0 or -VringError (ring then broken). */
     int (*flush)(Vring *vr);
     bool (*need_notify)(Vring *vr);
-    void (*set_notify)(Vring *vr, bool enable);
+    /*
+     * Ask for kicks (@enable) or not.  @from is the first position not
+     * available when the caller looked (packed rings with EVENT_IDX ask
+     * for the kick that makes it available; chains popped and given back
+     * before it do not count).
+     */
+    void (*set_notify)(Vring *vr, bool enable, const VringAvailMark *from);
     /* Is a chain available at @pos (packed: with wrap counter @wrap)? */
     bool (*avail_at)(Vring *vr, uint16_t pos, bool wrap);
     /* Positions only; the common code adds the in-flight count. */

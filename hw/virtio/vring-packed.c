@@ -86,11 +86,12 @@ static int packed_add_table(Vring *vr, VringChain *chain, const VringDesc *d)
  * Desc mode: kick me when the driver makes our next position available.
  * Offset and mode in one write (the driver reads them as one).
  */
-static bool packed_set_event(Vring *vr)
+/* Ask for the kick that makes the descriptor at @pos (wrap @wrap) available */
+static bool packed_set_event(Vring *vr, uint16_t pos, bool wrap)
 {
     uint8_t b[4];
 
-    stw_le_p(b, vr->last_avail_idx | vr->avail_wrap << VRING_PACKED_WRAP_BIT);
+    stw_le_p(b, pos | wrap << VRING_PACKED_WRAP_BIT);
     stw_le_p(b + 2, VRING_PACKED_EVENT_DESC);
     return vr->mem->write(vr->mem_opaque, vr->cfg.device, b, sizeof(b));
 }
@@ -153,7 +154,8 @@ static int packed_pop(Vring *vr, VringChain *chain)
     chain->head = id;
     chain->ndesc = ndesc;
     packed_advance(vr, &vr->last_avail_idx, &vr->avail_wrap, ndesc);
-    if (vr->event_idx && vr->notify_enabled && !packed_set_event(vr)) {
+    if (vr->event_idx && vr->notify_enabled &&
+        !packed_set_event(vr, vr->last_avail_idx, vr->avail_wrap)) {
         return vring_fail(vr, VRING_ERR_MEM);
     }
     return 1;
@@ -232,10 +234,11 @@ static bool packed_need_notify(Vring *vr)
  * (moved as we pop): a driver that adds a batch past it kicks once, not
  * once per batch as in enable mode.
  */
-static void packed_set_notify(Vring *vr, bool enable)
+static void packed_set_notify(Vring *vr, bool enable,
+                              const VringAvailMark *from)
 {
     if (enable && vr->event_idx) {
-        packed_set_event(vr);
+        packed_set_event(vr, from->pos, from->wrap);
         return;
     }
     vring_st16(vr, vr->cfg.device + 2, enable ? VRING_PACKED_EVENT_ENABLE

@@ -246,7 +246,8 @@ static bool split_avail_at(Vring *vr, uint16_t pos, bool wrap)
     return vring_ld16(vr, avail_idx_addr(vr), &idx) && idx != pos;
 }
 
-static void split_set_notify(Vring *vr, bool enable)
+static void split_set_notify(Vring *vr, bool enable,
+                             const VringAvailMark *from)
 {
     uint16_t idx;
 

@@ -1163,6 +1163,39 @@ static void test_packed_indirect(void)
     fixture_teardown(&f);
 }
 
+/*
+ * A frame that needs more receive chains than there are pops them, gives
+ * them back and waits: the kick it asks for must be the one that makes
+ * the next descriptor available, not one for the chains given back (the
+ * driver made those available long ago and will never kick for them).
+ */
+static void test_packed_notify_after_unpop(void)
+{
+    Fixture f;
+    PackedDriver pd;
+    VringChain c2;
+    VringAvailMark mark;
+
+    packed_setup(&f, &pd, 8, 1ULL << VRING_F_EVENT_IDX);
+    vring_chain_init(&c2, 8);
+    pk_add(&f, &pd, 1, 1500, 0, 0);
+    pk_add(&f, &pd, 1, 1500, 0, 1);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, false, true), ==, 1);
+    g_assert_cmpint(vring_pop(&f.vr, &c2, false, true), ==, 1);
+    g_assert_cmpint(vring_pop(&f.vr, &c2, false, true), ==, 0);
+    vring_avail_mark(&f.vr, &mark);
+    vring_unpop(&f.vr, &c2);
+    vring_unpop(&f.vr, &f.chain);
+    g_assert_false(vring_enable_notify_since(&f.vr, &mark));
+    /* desc mode at position 2, wrap counter 1 */
+    g_assert_cmpuint(lduw_le_p(gpa(&f, USED_ADDR)), ==, 2 | 1 << 15);
+    g_assert_cmpuint(lduw_le_p(gpa(&f, USED_ADDR + 2)), ==, 2);
+    pk_add(&f, &pd, 1, 1500, 0, 2);
+    g_assert_true(vring_has_avail(&f.vr));
+    vring_chain_free(&c2);
+    fixture_teardown(&f);
+}
+
 static void test_packed_notify(void)
 {
     Fixture f;
@@ -1495,6 +1528,8 @@ int main(int argc, char **argv)
     g_test_add_func("/vring/packed/wrap-odd-size", test_packed_wrap);
     g_test_add_func("/vring/packed/indirect", test_packed_indirect);
     g_test_add_func("/vring/packed/notify", test_packed_notify);
+    g_test_add_func("/vring/packed/notify-after-unpop",
+                    test_packed_notify_after_unpop);
     g_test_add_func("/vring/packed/notify-flags", test_packed_notify_flags);
     g_test_add_func("/vring/packed/unpop-and-state",
                     test_packed_unpop_state);
