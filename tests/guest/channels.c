@@ -39,18 +39,14 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "ethreq.h"
 
 static int fd;
 static const char *iface;
 
 static int eth_ioctl(void *req)
 {
-    struct ifreq ifr;
-
-    memset(&ifr, 0, sizeof(ifr));
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
-    ifr.ifr_data = req;
-    return ioctl(fd, SIOCETHTOOL, &ifr);
+    return eth_request(fd, iface, req);
 }
 
 static int fail(const char *what)

@@ -25,17 +25,13 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "ethreq.h"
 
 static int coal_ioctl(int fd, const char *iface, struct ethtool_coalesce *ec,
                       unsigned cmd)
 {
-    struct ifreq ifr;
-
-    memset(&ifr, 0, sizeof(ifr));
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
     ec->cmd = cmd;
-    ifr.ifr_data = (void *)ec;
-    return ioctl(fd, SIOCETHTOOL, &ifr);
+    return eth_request(fd, iface, ec);
 }
 
 int main(int argc, char **argv)

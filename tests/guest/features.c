@@ -29,18 +29,14 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "ethreq.h"
 
 static int fd;
 static const char *iface;
 
 static int eth_ioctl(void *data)
 {
-    struct ifreq ifr;
-
-    memset(&ifr, 0, sizeof(ifr));
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
-    ifr.ifr_data = data;
-    return ioctl(fd, SIOCETHTOOL, &ifr);
+    return eth_request(fd, iface, data);
 }
 
 static void die(const char *what)

@@ -65,7 +65,7 @@ prepare() {
     bdeb=$(download "busybox-static:$darch")
 
     local inputs sum
-    inputs="$kdeb $bdeb $top/tests/guest/init $top/tests/guest/loopcheck.c $top/tests/guest/coalesce.c $top/tests/guest/offloadcheck.c $top/tests/guest/features.c $top/tests/guest/tcpstream.c $top/tests/guest/channels.c $0"
+    inputs="$kdeb $bdeb $top/tests/guest/init $top/tests/guest/loopcheck.c $top/tests/guest/coalesce.c $top/tests/guest/offloadcheck.c $top/tests/guest/features.c $top/tests/guest/tcpstream.c $top/tests/guest/channels.c $top/tests/guest/ethreq.h $0"
     # shellcheck disable=SC2086
     sum=$(cat $inputs | sha256sum | cut -d' ' -f1)
     if [ "$(cat "$out/.inputs" 2>/dev/null)" = "$sum" ] &&

@@ -3238,6 +3238,34 @@ static void udp_reverse(uint8_t *f)
     memcpy(f + UDP_AT + 2, t, 2);
 }
 
+/* Post receive buffers on both queues of @m. */
+static void mq_post_all(MqDev *m)
+{
+    for (unsigned i = 0; i < QSZ; i++) {
+        post_rx(&m->d, i, 2048);
+        post_rx_on(&m->d, &m->rx1, i, 2048);
+    }
+    kick(&m->d, &m->d.rx);
+    kick(&m->d, &m->rx1);
+}
+
+/*
+ * A QEMU whose NIC (two pairs) is on a UDP socket looped to itself, @m
+ * started with @features and every receive buffer posted.
+ */
+static QTestState *mq_start_netdev(MqDev *m, uint64_t features)
+{
+    int port = free_udp_port();
+    g_autofree char *args = g_strdup_printf(
+        "-netdev socket,id=s0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d "
+        MQ_DEV ",netdev=s0", port, port);
+    QTestState *qts = start(args);
+
+    mq_start_with(m, qts, features);
+    mq_post_all(m);
+    return qts;
+}
+
 /*
  * With a netdev the flows are spread over the pairs in use: frames from a
  * UDP socket looped to itself come back on the queue of their flow, the
@@ -3246,23 +3274,12 @@ static void udp_reverse(uint8_t *f)
  */
 static void test_mq_netdev(void)
 {
-    int port = free_udp_port();
-    g_autofree char *args = g_strdup_printf(
-        "-netdev socket,id=s0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d "
-        MQ_DEV ",netdev=s0", port, port);
-    QTestState *qts = start(args);
     uint8_t f[UDP_AT + UDP_LEN];
     unsigned per_queue[2] = { 0 }, q;
     size_t len;
     MqDev m;
+    QTestState *qts = mq_start_netdev(&m, MQ_FEATURES);
 
-    mq_start(&m, qts);
-    for (unsigned i = 0; i < QSZ; i++) {
-        post_rx(&m.d, i, 2048);
-        post_rx_on(&m.d, &m.rx1, i, 2048);
-    }
-    kick(&m.d, &m.d.rx);
-    kick(&m.d, &m.rx1);
     for (unsigned seed = 0; seed < 3; seed++) {
         len = udp_frame(f, seed);
         g_assert_cmpuint(mq_bounce(&m, f, len), ==, 0);
@@ -3414,17 +3431,6 @@ static size_t rss_udp_frame(uint8_t *f, uint32_t seed)
     return len;
 }
 
-/* Post receive buffers on both queues of @m. */
-static void mq_post_all(MqDev *m)
-{
-    for (unsigned i = 0; i < QSZ; i++) {
-        post_rx(&m->d, i, 2048);
-        post_rx_on(&m->d, &m->rx1, i, 2048);
-    }
-    kick(&m->d, &m->d.rx);
-    kick(&m->d, &m->rx1);
-}
-
 static void test_mq_rss(void)
 {
     static const uint8_t vector[12] = {     /* 66.9.149.187:2794 -> */
@@ -3488,17 +3494,11 @@ static void test_mq_rss(void)
 /* With a netdev and RSS, a flow's frames take the queue RSS chose. */
 static void test_mq_netdev_rss(void)
 {
-    int port = free_udp_port();
-    g_autofree char *args = g_strdup_printf(
-        "-netdev socket,id=s0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d "
-        MQ_DEV ",netdev=s0", port, port);
-    QTestState *qts = start(args);
     uint8_t f[UDP_AT + UDP_LEN];
     size_t len;
     MqDev m;
+    QTestState *qts = mq_start_netdev(&m, MQ_FEATURES | F(VIRTIO_NET_F_RSS));
 
-    mq_start_with(&m, qts, MQ_FEATURES | F(VIRTIO_NET_F_RSS));
-    mq_post_all(&m);
     g_assert_cmpuint(rss_config(&m, RSS_TYPES, 128, -1, 2, 40), ==,
                      VIRTIO_NET_OK);
     for (unsigned seed = 0; seed < 8; seed++) {
