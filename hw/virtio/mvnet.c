@@ -27,7 +27,7 @@
  * This file is the device: its ops, the bottom half, migration, properties
  * and types; mvnet.h says what the other mvnet-*.c files do.  The parent
  * object "mvnet" offers the types mvnet-virtio (class virtio) and
- * mvnet-vhost (class vhost, which no transport binds yet).
+ * mvnet-vhost (class vhost, exported by vhost-user-mdev).
  */
 
 #include "qemu/osdep.h"
@@ -456,8 +456,10 @@ static bool mvnet_set_host(MdevDevice *mdev, const VirtioMdevHost *host,
     n->rx_bh = qemu_bh_new_guarded(mvnet_rx_bh, n, host->guard);
     n->vmstate_change = qemu_add_vm_change_state_handler(
         mvnet_vm_state_change, n);
-    qemu_announce_timer_reset(&n->announce_timer, migrate_announce_params(),
-                              QEMU_CLOCK_VIRTUAL, mvnet_announce_timer, n);
+    /*
+     * No announce timer until mvnet_announce_start(): an instance can be
+     * bound (by an -object consumer) before migration's parameters exist.
+     */
     n->announce_timer.round = 0;
     for (unsigned q = 0; q < mvnet_num_slots(n); q++) {
         n->qref[q] = (MvnetQueueRef) { .n = n, .slot = q };
@@ -1520,7 +1522,8 @@ static const MdevType mvnet_types[] = {
     {
         .group = "vhost",
         .name = "mvnet-vhost",
-        .description = "virtio-net loopback for a vhost-mdev transport",
+        .description = "virtio-net loopback for a vhost consumer "
+                       "(vhost-user-mdev)",
         .device_api = "vhost-mdev",
         .class_id = MDEV_CLASS_VHOST,
     },
@@ -1532,10 +1535,11 @@ static MdevDevice *mvnet_create(MdevParent *parent, const MdevType *type,
 {
     MdevDevice *mdev = MDEV_DEVICE(object_new(TYPE_MVNET_DEVICE));
 
-    /* The vhost type has no vhost ops yet: it can be created, not bound. */
-    mdev_set_class(mdev, type->class_id,
-                   type->class_id == MDEV_CLASS_VIRTIO ? &mvnet_virtio_ops
-                                                          : NULL);
+    /*
+     * Class vhost has the same device ops as class virtio (as vhost-vdpa
+     * and virtio-vdpa share vdpa_config_ops): only the consumer differs.
+     */
+    mdev_set_class(mdev, type->class_id, &mvnet_virtio_ops);
     return mdev;
 }
 
