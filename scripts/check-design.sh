@@ -3,7 +3,8 @@
 #
 # check-design.sh: the layering rules of docs/devel/virtio-mdev-design.rst,
 # checked with grep on the source tree.  TAP output, one test per rule.
-#   1. The transport and the mdev core name no backend.
+#   1. The consumers (virtio-mdev transport, vhost-user-mdev export) and
+#      the mdev core name no backend.
 #   2. Backends include the ops contract only, never the transport.
 #   3. Guest memory is reached through vring-dma.c only (directly, or
 #      through the shared queue state of mdev-vq.c).
@@ -31,6 +32,7 @@ check() {
 
 core_files() {
     ls hw/virtio/virtio-mdev*.c include/hw/virtio/virtio-mdev*.h \
+       hw/virtio/vhost-user-mdev*.[ch] \
        hw/vfio/mdev-core.c include/hw/vfio/mdev.h
 }
 
@@ -75,7 +77,7 @@ at_least_two_backends() {
 }
 
 echo "1..5"
-check "transport and mdev core name no backend" no_backend_names
+check "consumers and mdev core name no backend" no_backend_names
 check "backends include only the ops contract" backends_use_contract
 check "backends reach guest memory through vring-dma only" one_memory_layer
 check "the ring engine includes no QOM or hw header" engine_is_plain

@@ -24,9 +24,10 @@ host_build_pkgs="gcc make pkg-config ninja-build libglib2.0-dev libfdt-dev
     libubsan1 python3-sphinx python3-sphinx-rtd-theme"
 # Packages needed by the guest tests (cross compiler, initramfs tools,
 # Debian's U-Boot for arm virt, which boots from our NIC by DHCP and TFTP,
-# and iproute2's ip for the tap cases' network namespace).
+# iproute2's ip for the tap cases' network namespace, and DPDK's testpmd,
+# the vhost-user frontend that drives the vhost-user-mdev export).
 host_guest_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio
-    device-tree-compiler acpica-tools u-boot-qemu iproute2"
+    device-tree-compiler acpica-tools u-boot-qemu iproute2 dpdk-dev"
 # Packages for the fuzzing build only (configure --fuzz): clang and its
 # libFuzzer runtime, which QEMU's --enable-fuzzing needs.
 host_fuzz_pkgs="clang libclang-rt-14-dev"

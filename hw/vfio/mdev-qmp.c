@@ -48,6 +48,11 @@ static MdevParentInfo *mdev_parent_info(MdevParent *parent)
         ii->q_class = mdev->class_id;
         if (mdev->transport) {
             ii->transport = object_get_canonical_path(mdev->transport);
+            /* A consumer that listens for its driver says where. */
+            if (object_property_find(mdev->transport, "socket")) {
+                ii->socket = object_property_get_str(mdev->transport,
+                                                     "socket", NULL);
+            }
         }
         if (dc->query_stats) {
             dc->query_stats(mdev, &ii->stats);
@@ -123,9 +128,11 @@ void hmp_info_mdev(Monitor *mon, const QDict *qdict)
             MdevQueueStatsList *s;
 
             monitor_printf(mon, "  instance %s  type %s  class %s  "
-                           "transport %s\n", ii->uuid, ii->type,
+                           "transport %s%s%s\n", ii->uuid, ii->type,
                            MdevClass_str(ii->q_class),
-                           ii->transport ?: "(none)");
+                           ii->transport ?: "(none)",
+                           ii->socket ? "  socket " : "",
+                           ii->socket ?: "");
             for (s = ii->stats; s; s = s->next) {
                 MdevQueueStats *q = s->value;
 
