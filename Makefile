@@ -11,7 +11,9 @@
 #                 ends with "N passed, N failed"
 #   make checkpatch  QEMU's checkpatch.pl on our files and patches
 #   make docs     build QEMU's manual with our pages (build/qemu/docs/manual)
-#   make check-asan  build build/asan (ASan+UBSan) and run unit, qtest, qos on it
+#   make check-vhost  the vhost-user-mdev export's tests (our frontend, testpmd)
+#   make check-asan  build build/asan (ASan+UBSan) and run unit, qtest, qos,
+#                 vhost on it
 #   make fuzz     build QEMU's generic-fuzz targets (clang, libFuzzer) in
 #                 build/fuzz; make fuzz FUZZ_SECONDS=N runs each of our
 #                 configs for N seconds
@@ -43,7 +45,8 @@ export CCACHE_NOHASHDIR := true
 export CCACHE_BASEDIR := $(TOP)
 
 .PHONY: all build build-asan configure demo check check-design check-unit \
-        check-qtest check-guest check-commands check-asan checkpatch docs \
+        check-qtest check-vhost check-guest check-commands check-asan \
+        checkpatch docs \
         fuzz bench \
         clean distclean
 
@@ -108,6 +111,10 @@ check-unit: build
 
 check-qtest: build
 	@scripts/check.sh qtest
+
+# The vhost-user-mdev export: our test frontend's cases and DPDK testpmd.
+check-vhost: build
+	@scripts/check.sh vhost
 
 check-guest: build
 	@GUEST_FILTER="$(GUEST_FILTER)" scripts/check.sh guest

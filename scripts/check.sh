@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # check.sh [SUITE...]   SUITE: all (the default) design checkpatch docs unit
-#                                qtest qos guest commands asan
+#                                qtest qos vhost guest commands asan
 # Runs our meson test suites (tests/qemu-mdev/meson.build) and ends with one
 # line "N passed, N failed" over every test case run (each TAP subtest is
 # a case).  Exit status 0 only when nothing failed.
@@ -10,10 +10,13 @@
 #                              manual with Sphinx -W (suites qemu-mdev-NAME)
 #   unit, qtest, qos           unit tests, qtests per target, upstream's
 #                              qos-test through our libqos nodes
+#   vhost                      the vhost-user-mdev export, driven by our
+#                              test frontend and by DPDK's testpmd
 #   guest                      the guest-boot matrix (qemu-mdev-guest);
 #                              GUEST_FILTER=regex selects cases by name
 #   commands                   README's and the device page's commands
-#   asan                       unit, qtest and qos in build/asan (ASan+UBSan)
+#   asan                       unit, qtest, qos and vhost in build/asan
+#                              (ASan+UBSan)
 #   all                        all of the above
 # Everything but asan runs in build/qemu, or the build directory
 # QEMU_MDEV_BUILD names.  meson's reports, per build directory:
@@ -26,11 +29,11 @@ asan="$top/build/asan"
 
 suites=" ${*:-all} "
 [ "$suites" = " all " ] &&
-    suites=" design checkpatch docs unit qtest qos guest commands asan "
+    suites=" design checkpatch docs unit qtest qos vhost guest commands asan "
 for s in $suites; do
     case "$s" in
-    design|checkpatch|docs|unit|qtest|qos|guest|commands|asan) ;;
-    *) echo "usage: $0 [all|design|checkpatch|docs|unit|qtest|qos|guest|commands|asan]..." >&2
+    design|checkpatch|docs|unit|qtest|qos|vhost|guest|commands|asan) ;;
+    *) echo "usage: $0 [all|design|checkpatch|docs|unit|qtest|qos|vhost|guest|commands|asan]..." >&2
        exit 2 ;;
     esac
 done
@@ -51,7 +54,7 @@ mtest() {
 }
 
 args=()
-for s in design checkpatch docs unit qtest qos commands; do
+for s in design checkpatch docs unit qtest qos vhost commands; do
     want $s && args+=(--suite "qemu-mdev-$s")
 done
 if want guest; then

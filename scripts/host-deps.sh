@@ -18,16 +18,17 @@ qemu_mdev_sources=/etc/apt/sources.list.d/qemu-mdev.sources
 # holds the NIC option ROMs (/usr/lib/ipxe/qemu/efi-*.rom) that the default
 # NICs of pc, q35 and virt load; libslirp-dev gives those NICs the default
 # user-mode network, as in any QEMU, so a command without -nodefaults works.
+# dpdk-dev has DPDK's testpmd, the vhost-user frontend make check drives
+# the vhost-user-mdev export with.
 host_build_pkgs="gcc make pkg-config ninja-build libglib2.0-dev libfdt-dev
     libpixman-1-dev zlib1g-dev flex bison python3-venv dpkg-dev ccache
     seabios qemu-efi-aarch64 ipxe-qemu libslirp-dev xz-utils libasan8
-    libubsan1 python3-sphinx python3-sphinx-rtd-theme"
+    libubsan1 python3-sphinx python3-sphinx-rtd-theme dpdk-dev"
 # Packages needed by the guest tests (cross compiler, initramfs tools,
 # Debian's U-Boot for arm virt, which boots from our NIC by DHCP and TFTP,
-# iproute2's ip for the tap cases' network namespace, and DPDK's testpmd,
-# the vhost-user frontend that drives the vhost-user-mdev export).
+# and iproute2's ip for the tap cases' network namespace).
 host_guest_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio
-    device-tree-compiler acpica-tools u-boot-qemu iproute2 dpdk-dev"
+    device-tree-compiler acpica-tools u-boot-qemu iproute2"
 # Packages for the fuzzing build only (configure --fuzz): clang and its
 # libFuzzer runtime, which QEMU's --enable-fuzzing needs.
 host_fuzz_pkgs="clang libclang-rt-14-dev"

@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The exporting QEMU of the vhost-user tests: -M none, a pure daemon
+with one mvnet parent and a vhost-user-mdev export of its mvnet-vhost
+type, run by QEMU's own Python packages (tests/guest/guestvm.py)."""
+
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.abspath(os.path.join(HERE, '..', '..'))
+sys.path.insert(0, os.path.join(TOP, 'tests', 'guest'))
+
+from guestvm import QEMUMachine                  # noqa: E402
+
+
+def default_binary():
+    build = os.environ.get('QEMU_MDEV_BUILD',
+                           os.path.join(TOP, 'build', 'qemu'))
+    return os.path.join(build, 'qemu-system-x86_64')
+
+
+class Export:
+    """A QEMU exporting one mvnet-vhost instance at SOCK."""
+
+    def __init__(self, binary, tmpdir, parent_opts=''):
+        self.tmpdir = tmpdir
+        self.sock = os.path.join(tmpdir, 'mvnet.sock')
+        obj = ('{"qom-type": "vhost-user-mdev", "id": "e0", '
+               '"mdev-parent": "p0", "mdev-type": "mvnet-vhost", '
+               '"addr": {"type": "unix", "path": "%s"}}' % self.sock)
+        self.vm = QEMUMachine(binary, args=[
+            '-M', 'none', '-nodefaults', '-object', 'mvnet,id=p0' + parent_opts,
+            '-object', obj], name='export', base_temp_dir=tmpdir,
+            log_dir=tmpdir)
+        self.vm.launch()
+
+    def qom(self, prop):
+        return self.vm.cmd('qom-get', path='/objects/e0', property=prop)
+
+    def instance(self):
+        parents = self.vm.cmd('query-mdev')
+        return parents[0]['instances'][0]
+
+    def wait_disconnected(self, timeout=10):
+        deadline = time.monotonic() + timeout
+        while self.qom('connected'):
+            assert time.monotonic() < deadline, 'the export kept the client'
+            time.sleep(0.05)
+
+    def log(self):
+        # QEMUMachine reads its log at exit; the file is there meanwhile.
+        with open(os.path.join(self.tmpdir, 'export.log'),
+                  errors='replace') as f:
+            return f.read()
