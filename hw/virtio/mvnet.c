@@ -1538,7 +1538,13 @@ static MdevDevice *mvnet_create(MdevParent *parent, const MdevType *type,
     /*
      * Class vhost has the same device ops as class virtio (as vhost-vdpa
      * and virtio-vdpa share vdpa_config_ops): only the consumer differs.
+     * A vhost frontend keeps the control path itself (the control queue,
+     * announcements, receive filters, multiqueue are its own, as with any
+     * vhost-user NIC): the instance offers the datapath only.
      */
+    if (type->class_id == MDEV_CLASS_VHOST) {
+        MVNET_DEVICE(mdev)->host_features &= ~(1ULL << VIRTIO_NET_F_CTRL_VQ);
+    }
     mdev_set_class(mdev, type->class_id, &mvnet_virtio_ops);
     return mdev;
 }

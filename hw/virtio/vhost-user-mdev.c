@@ -416,8 +416,9 @@ static int vhost_user_mdev_payload_size(uint32_t request)
     case VHOST_USER_SET_VRING_KICK:
     case VHOST_USER_SET_VRING_CALL:
     case VHOST_USER_SET_VRING_ERR:
-    case VHOST_USER_SET_BACKEND_REQ_FD:
         return sizeof(uint64_t);
+    case VHOST_USER_SET_BACKEND_REQ_FD:
+        return -1;      /* only its fd: QEMU sends no payload */
     case VHOST_USER_SET_VRING_NUM:
     case VHOST_USER_SET_VRING_BASE:
     case VHOST_USER_GET_VRING_BASE:

@@ -41,6 +41,9 @@ from churn import Churn, make_qcow2
 from guestvm import finish_vm, kill_vm, start_vm
 import tcphost
 from uboot import run_uboot
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'vhost-user'))
+import vuexport                                  # noqa: E402
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 BUILD = os.path.join(TOP, 'build')
@@ -306,6 +309,8 @@ class Case:
             dev = 'virtio-net-device,netdev=n0'
             return (['-netdev', netdev, '-device', dev], self.setup['find'],
                     'virtio-mmio')
+        if self.netdev == 'vhost-user':
+            return self.vhost_user_nic_args()
         dev = 'virtio-mdev-net' + (',' + self.props if self.props else '')
         if self.netdev == 'user':
             # QEMU's user networking: DHCP, and the host's loopback
@@ -317,6 +322,23 @@ class Case:
             return (['-netdev', netdev, '-device', dev + ',netdev=n0'],
                     self.setup['find'], 'virtio-mmio')
         return ['-device', dev], self.setup['find'], 'virtio-mmio'
+
+    def vhost_user_nic_args(self):
+        """QEMU's own virtio-net as the vhost-user frontend of the export
+        run_vhost_user() started (an mvnet-vhost instance): the guest's
+        RAM is shared memory, which the export maps."""
+        pci = self.setup.get('pci')
+        dev = ('virtio-net-pci,romfile=' if pci else 'virtio-net-device')
+        dev += ',netdev=n0' + (',' + self.props if self.props else '')
+        args = ['-object', 'memory-backend-memfd,id=ram,size=512M,share=on',
+                '-machine', 'memory-backend=ram',
+                '-chardev', 'socket,id=c0,path=' + self.vu_sock,
+                '-netdev', 'vhost-user,id=n0,chardev=c0', '-device', dev]
+        if pci:
+            return args, 'pci', 'virtio-pci'
+        # libvhost-user takes VERSION_1 drivers only
+        args += ['-global', 'virtio-mmio.force-legacy=false']
+        return args, self.setup['find'], 'virtio-mmio'
 
     def disk_args(self, image):
         """QEMU arguments for the disk on IMAGE (always virtio-mdev-blk, so
@@ -415,6 +437,9 @@ def check_nic(case, lines, dev, res, find, driver, count, loop=True):
         packed = len(feats) > 34 and feats[34] == '1'
         want_packed = (case.device == 'mdev' and not case.legacy and
                        'packed=off' not in case.props)
+        if case.netdev == 'vhost-user':
+            # QEMU's virtio-net decides, with its own packed= (off)
+            want_packed = 'packed=on' in case.props
         if case.device == 'mdev' and packed != want_packed:
             errors.append('ring layout %s, expected %s'
                           % ('packed' if packed else 'split',
@@ -726,6 +751,8 @@ def run_case(case, args, echo=None, hook=None):
     """Boot CASE; returns (ok, summary, log path, seconds), ok None when
     the case cannot run here (summary says why).  ECHO(line) sees the
     guest's report lines, HOOK(vm, line) every console line as it comes."""
+    if case.netdev == 'vhost-user':
+        return run_vhost_user(case, args, echo, hook)
     if case.netdev == 'tap':
         why = tcphost.available()
         if why:
@@ -733,6 +760,39 @@ def run_case(case, args, echo=None, hook=None):
         with tcphost.TapNet(TCP_BYTES, TCP_DIRS) as tapnet:
             return _run_case(case, args, echo, hook, tapnet)
     return _run_case(case, args, echo, hook)
+
+
+def run_vhost_user(case, args, echo=None, hook=None):
+    """A vhost-user case: one exporting QEMU (-M none, an mvnet-vhost
+    instance behind vhost-user-mdev) and two guests in turn, the second
+    started once the first's QEMU has gone: the frontend restarts and the
+    export must serve it again, through a reset device."""
+    with tempfile.TemporaryDirectory() as tmpdir:
+        export = vuexport.Export(os.path.join(QEMU_BUILD,
+                                              'qemu-system-x86_64'), tmpdir,
+                                 trace=('-trace', 'vhost_user_mdev*'))
+        try:
+            case.vu_sock = export.sock
+            summaries, secs = [], 0.0
+            for boot in (1, 2):
+                ok, summary, log, t = _run_case(case, args, echo, hook)
+                secs += t
+                if not ok:
+                    with open(log, 'a') as logf:
+                        logf.write('# exporting QEMU:\n' + export.log())
+                    return ok, 'boot %d: %s' % (boot, summary), log, secs
+                summaries.append('boot %d: %s' % (boot, summary))
+                export.wait_disconnected()
+            sessions = export.qom('sessions')
+            errors = [line for line in export.log().splitlines()
+                      if 'closing the connection' in line or
+                      'vu_panic' in line]
+        finally:
+            export.vm.shutdown()
+    if errors or sessions != 2:
+        return False, 'export: %d sessions; %s' % (sessions,
+                                                   '; '.join(errors)), log, secs
+    return True, ' '.join(summaries) + ' export-sessions=2', log, secs
 
 
 def _run_case(case, args, echo=None, hook=None, tapnet=None):
@@ -1117,6 +1177,10 @@ def all_cases():
         Case('mdev', 'aarch64-virt-dt', 'mq-rss', 'queues=2',
              {'lc_rss': 200}, smp=2),
         # user networking: a DHCP lease, then a file over HTTP from the host
+        # QEMU's virtio-net on vhost-user, the export's frontend
+        Case('mdev', 'x86_64-q35', 'vhost-user', netdev='vhost-user'),
+        Case('mdev', 'aarch64-virt-dt', 'vhost-user-packed', 'packed=on',
+             netdev='vhost-user'),
         Case('mdev', 'aarch64-virt-dt', 'user', netdev='user'),
         Case('mdev', 'x86_64-q35', 'user', netdev='user'),
         # two guests on one link: ping both ways, a file over TCP; ours

@@ -23,13 +23,13 @@ def default_binary():
 class Export:
     """A QEMU exporting one mvnet-vhost instance at SOCK."""
 
-    def __init__(self, binary, tmpdir, parent_opts=''):
+    def __init__(self, binary, tmpdir, parent_opts='', trace=()):
         self.tmpdir = tmpdir
         self.sock = os.path.join(tmpdir, 'mvnet.sock')
         obj = ('{"qom-type": "vhost-user-mdev", "id": "e0", '
                '"mdev-parent": "p0", "mdev-type": "mvnet-vhost", '
                '"addr": {"type": "unix", "path": "%s"}}' % self.sock)
-        self.vm = QEMUMachine(binary, args=[
+        self.vm = QEMUMachine(binary, args=[*trace,
             '-M', 'none', '-nodefaults', '-object', 'mvnet,id=p0' + parent_opts,
             '-object', obj], name='export', base_temp_dir=tmpdir,
             log_dir=tmpdir)
