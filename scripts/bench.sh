@@ -10,9 +10,13 @@
 #     BENCH_FRAMES frames per workload (default 4000); then TCP through
 #     a tap device in a network namespace of its own, each way
 #     (BENCH_TCP_BYTES, default 128 MiB; 0 leaves it out).  Under TCG the
-#     guest's own CPU emulation dominates: read the ratios, not the rates.
+#     guest's own CPU emulation dominates: read the ratios, not the rates;
+#  3. the vhost-user export driven by DPDK's testpmd in io mode (no guest,
+#     no TCG): Mpps for 64 and 1514-byte frames, split and packed,
+#     BENCH_ROUNDS rounds, beside the engine of step 1 (what the vhost-user
+#     path costs over the bare engine).
 # Results: build/bench/ (table.md, summary.csv, rounds.csv, bench.json,
-# bench.png).
+# bench.png; vhost-user.md and vhost-user.json).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 out="$top/build/bench"
@@ -29,3 +33,7 @@ echo "== guest loopback: mvnet vs QEMU's virtio-net (TCG)"
 "$top/tests/guest/bench.py" --rounds "${BENCH_ROUNDS:-5}" \
     --count "${BENCH_FRAMES:-4000}" \
     --tcp-bytes "${BENCH_TCP_BYTES:-$((128 << 20))}" --engine "$out/engine.txt" --out "$out"
+echo "== vhost-user export: DPDK testpmd io forwarding through mvnet's loopback"
+python3 "$top/tests/vhost-user/test-testpmd.py" --bench \
+    --rounds "${BENCH_ROUNDS:-5}" --seconds 3 --engine "$out/engine.txt" \
+    --out "$out/vhost-user.json" --table "$out/vhost-user.md"

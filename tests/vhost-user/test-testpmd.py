@@ -226,16 +226,49 @@ def bench(binary, rounds, seconds, out_path):
     return results
 
 
+def engine_mpps(path):
+    """{'split-64': Mpps, ...} from bench-vring-engine's BENCH lines."""
+    out = {}
+    for line in open(path):
+        if line.startswith('BENCH '):
+            kv = dict(w.split('=', 1) for w in line.split()[1:])
+            out['%s-%s' % (kv['ring'], kv['size'])] = float(kv['engine_mpps'])
+    return out
+
+
+def bench_table(results, engine):
+    """Markdown: the export's Mpps beside the bare engine's."""
+    lines = ['| ring | frame | export Mpps, median [min-max] | engine Mpps '
+             '| export / engine |', '|---|---|---|---|---|']
+    for key, r in results.items():
+        ring, size = key.split('-')
+        e = engine.get(key)
+        lines.append('| %s | %s B | %.3f [%.3f-%.3f] | %s | %s |' % (
+            ring, size, r['median'], r['min'], r['max'],
+            '%.2f' % e if e else '-',
+            '%.3f' % (r['median'] / e) if e else '-'))
+    return '\n'.join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('binary', nargs='?', default=default_binary())
     ap.add_argument('--bench', action='store_true')
     ap.add_argument('--rounds', type=int, default=5)
     ap.add_argument('--seconds', type=float, default=3)
-    ap.add_argument('--out')
+    ap.add_argument('--out', help='JSON results (--bench)')
+    ap.add_argument('--engine', help="bench-vring-engine's output, for "
+                    'the ratio (--bench)')
+    ap.add_argument('--table', help='Markdown table (--bench)')
     args = ap.parse_args()
     if args.bench:
-        bench(args.binary, args.rounds, args.seconds, args.out)
+        results = bench(args.binary, args.rounds, args.seconds, args.out)
+        text = bench_table(results, engine_mpps(args.engine)
+                           if args.engine else {})
+        print(text)
+        if args.table:
+            with open(args.table, 'w') as f:
+                f.write(text + '\n')
         return 0
     tests = [(n, f) for n, f in globals().items() if n.startswith('test_')]
     print('1..%d' % len(tests), flush=True)
