@@ -287,7 +287,7 @@ def test_dies_mid_batch(export):
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else default_binary()
     tests = [(n, f) for n, f in globals().items() if n.startswith('test_')]
-    print('1..%d' % len(tests), flush=True)
+    print('1..%d' % (len(tests) + 1), flush=True)
     failed = 0
     with tempfile.TemporaryDirectory(prefix='vu-export-') as tmpdir:
         export = Export(binary, tmpdir)
@@ -305,7 +305,15 @@ def main():
                         print('# qemu: ' + line)
                     sys.stdout.flush()
         finally:
-            export.vm.shutdown()
+            problems = export.finish()
+        n = len(tests) + 1
+        if problems:
+            failed += 1
+            print('not ok %d - qemu-exit' % n)
+            for line in problems[:20]:
+                print('# ' + line)
+        else:
+            print('ok %d - qemu-exit' % n)
     return 1 if failed else 0
 
 

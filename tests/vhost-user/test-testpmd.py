@@ -271,12 +271,13 @@ def main():
                 f.write(text + '\n')
         return 0
     tests = [(n, f) for n, f in globals().items() if n.startswith('test_')]
-    print('1..%d' % len(tests), flush=True)
     if not shutil.which(TESTPMD):
+        print('1..%d' % len(tests))
         for i, (name, _) in enumerate(tests, 1):
             print('not ok %d - %s # %s not found (dpdk-dev; ./configure '
                   'installs it)' % (i, name[5:], TESTPMD))
         return 1
+    print('1..%d' % (len(tests) + 1), flush=True)
     failed = 0
     with tempfile.TemporaryDirectory(prefix='vu-testpmd-') as tmpdir:
         export = Export(args.binary, tmpdir)
@@ -295,7 +296,15 @@ def main():
                         print('# qemu: ' + line)
                     sys.stdout.flush()
         finally:
-            export.vm.shutdown()
+            problems = export.finish()
+        n = len(tests) + 1
+        if problems:
+            failed += 1
+            print('not ok %d - qemu-exit' % n)
+            for line in problems[:20]:
+                print('# ' + line)
+        else:
+            print('ok %d - qemu-exit' % n)
     return 1 if failed else 0
 
 

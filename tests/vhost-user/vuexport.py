@@ -53,3 +53,14 @@ class Export:
         with open(os.path.join(self.tmpdir, 'export.log'),
                   errors='replace') as f:
             return f.read()
+
+    def finish(self):
+        """Shut QEMU down: what went wrong at its end ([] when nothing):
+        a non-zero exit, or a sanitizer report in its output."""
+        self.vm.shutdown()
+        problems = [line for line in self.log().splitlines()
+                    if 'Sanitizer' in line or 'runtime error' in line]
+        if self.vm.exitcode() not in (0, None):
+            problems.append('exported QEMU exited with %s'
+                            % self.vm.exitcode())
+        return problems
