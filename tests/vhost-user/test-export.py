@@ -14,15 +14,13 @@ qemu-system-x86_64, or $QEMU_MDEV_BUILD's).
 import os
 import struct
 import sys
-import tempfile
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import vufrontend as vu                          # noqa: E402
-from vuexport import Export, default_binary      # noqa: E402
+from vuexport import default_binary, run_tap     # noqa: E402
 
 
 def loopback(export, count=40, length=1514):
@@ -287,34 +285,7 @@ def test_dies_mid_batch(export):
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else default_binary()
     tests = [(n, f) for n, f in globals().items() if n.startswith('test_')]
-    print('1..%d' % (len(tests) + 1), flush=True)
-    failed = 0
-    with tempfile.TemporaryDirectory(prefix='vu-export-') as tmpdir:
-        export = Export(binary, tmpdir)
-        try:
-            for i, (name, fn) in enumerate(tests, 1):
-                try:
-                    fn(export)
-                    print('ok %d - %s' % (i, name[5:]), flush=True)
-                except Exception:              # noqa: BLE001
-                    failed += 1
-                    print('not ok %d - %s' % (i, name[5:]))
-                    for line in traceback.format_exc().splitlines():
-                        print('# ' + line)
-                    for line in export.log().splitlines()[-5:]:
-                        print('# qemu: ' + line)
-                    sys.stdout.flush()
-        finally:
-            problems = export.finish()
-        n = len(tests) + 1
-        if problems:
-            failed += 1
-            print('not ok %d - qemu-exit' % n)
-            for line in problems[:20]:
-                print('# ' + line)
-        else:
-            print('ok %d - qemu-exit' % n)
-    return 1 if failed else 0
+    return run_tap(tests, binary, 'vu-export-')
 
 
 if __name__ == '__main__':

@@ -21,12 +21,11 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from vuexport import Export, default_binary      # noqa: E402
+from vuexport import Export, Skip, default_binary, run_tap  # noqa: E402
 
 TESTPMD = 'dpdk-testpmd'
 RING = 256          # testpmd's --rxd/--txd below
@@ -143,10 +142,6 @@ def test_io_split(export):
 # not.  QEMU_MDEV_TESTPMD_PACKED=1 runs the packed cases anyway.
 PACKED_BUG = ('packed ring sessions with DPDK stall (known bug, see the '
               'device page\'s limits)')
-
-
-class Skip(Exception):
-    """The case cannot run here; the message says why."""
 
 
 def packed_allowed():
@@ -296,38 +291,7 @@ def main():
             print('not ok %d - %s # %s not found (dpdk-dev; ./configure '
                   'installs it)' % (i, name[5:], TESTPMD))
         return 1
-    print('1..%d' % (len(tests) + 1), flush=True)
-    failed = 0
-    with tempfile.TemporaryDirectory(prefix='vu-testpmd-') as tmpdir:
-        export = Export(args.binary, tmpdir)
-        try:
-            for i, (name, fn) in enumerate(tests, 1):
-                try:
-                    fn(export)
-                    export.wait_disconnected()
-                    print('ok %d - %s' % (i, name[5:]), flush=True)
-                except Skip as e:
-                    print('ok %d - %s # SKIP %s' % (i, name[5:], e),
-                          flush=True)
-                except Exception:              # noqa: BLE001
-                    failed += 1
-                    print('not ok %d - %s' % (i, name[5:]))
-                    for line in traceback.format_exc().splitlines()[-30:]:
-                        print('# ' + line)
-                    for line in export.log().splitlines()[-5:]:
-                        print('# qemu: ' + line)
-                    sys.stdout.flush()
-        finally:
-            problems = export.finish()
-        n = len(tests) + 1
-        if problems:
-            failed += 1
-            print('not ok %d - qemu-exit' % n)
-            for line in problems[:20]:
-                print('# ' + line)
-        else:
-            print('ok %d - qemu-exit' % n)
-    return 1 if failed else 0
+    return run_tap(tests, args.binary, 'vu-testpmd-')
 
 
 if __name__ == '__main__':

@@ -5,7 +5,9 @@ type, run by QEMU's own Python packages (tests/guest/guestvm.py)."""
 
 import os
 import sys
+import tempfile
 import time
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, '..', '..'))
@@ -64,3 +66,45 @@ class Export:
             problems.append('exported QEMU exited with %s'
                             % self.vm.exitcode())
         return problems
+
+
+class Skip(Exception):
+    """A test case that cannot run here; the message says why."""
+
+
+def run_tap(tests, binary, prefix):
+    """Run TESTS, [(test_NAME, fn(export))], against one exporting QEMU,
+    as TAP on stdout, then check that QEMU ends cleanly.  Returns the
+    exit status (1 when anything failed)."""
+    print('1..%d' % (len(tests) + 1), flush=True)
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmpdir:
+        export = Export(binary, tmpdir)
+        try:
+            for i, (name, fn) in enumerate(tests, 1):
+                try:
+                    fn(export)
+                    export.wait_disconnected()
+                    print('ok %d - %s' % (i, name[5:]), flush=True)
+                except Skip as e:
+                    print('ok %d - %s # SKIP %s' % (i, name[5:], e),
+                          flush=True)
+                except Exception:              # noqa: BLE001
+                    failed += 1
+                    print('not ok %d - %s' % (i, name[5:]))
+                    for line in traceback.format_exc().splitlines()[-30:]:
+                        print('# ' + line)
+                    for line in export.log().splitlines()[-5:]:
+                        print('# qemu: ' + line)
+                    sys.stdout.flush()
+        finally:
+            problems = export.finish()
+        n = len(tests) + 1
+        if problems:
+            failed += 1
+            print('not ok %d - qemu-exit' % n)
+            for line in problems[:20]:
+                print('# ' + line)
+        else:
+            print('ok %d - qemu-exit' % n)
+    return 1 if failed else 0
