@@ -9,6 +9,8 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/atomic.h"
+#include "qemu/bswap.h"
 #include "qemu/rcu.h"
 #include "system/dma.h"
 #include "hw/virtio/vring-dma.h"
@@ -213,6 +215,74 @@ static bool vring_dma_write(void *opaque, uint64_t addr, const void *buf,
 }
 
 /*
+ * A host pointer to the 2-byte aligned field at @addr in RAM: through the
+ * cached area *@area, or else a mapping (*@area NULL: unmap it after);
+ * NULL when there is none.
+ */
+static uint16_t *vring_dma_field(VringDma *d, uint64_t addr, bool is_write,
+                                 VringDmaArea **area)
+{
+    VringDmaArea *a = vring_dma_find(qatomic_rcu_read(&d->cache), addr, 2,
+                                     is_write);
+    uint64_t l = 2;
+    void *p;
+
+    *area = NULL;
+    if (addr & 1) {
+        return NULL;
+    }
+    if (a && a->mrc.ptr) {
+        *area = a;
+        return (uint16_t *)(a->mrc.ptr + (addr - a->base));
+    }
+    p = vring_dma_map(d, addr, &l, is_write);
+    if (p && l < 2) {
+        vring_dma_unmap(d, p, l, is_write, 0);
+        return NULL;
+    }
+    return p;
+}
+
+static bool vring_dma_ld16(void *opaque, uint64_t addr, uint16_t *val)
+{
+    VringDma *d = opaque;
+    VringDmaArea *a;
+    uint16_t *p;
+
+    RCU_READ_LOCK_GUARD();
+    p = vring_dma_field(d, addr, false, &a);
+    if (!p) {
+        return false;
+    }
+    *val = le16_to_cpu(qatomic_read(p));
+    if (!a) {
+        vring_dma_unmap(d, p, 2, false, 2);
+    }
+    return true;
+}
+
+static bool vring_dma_st16(void *opaque, uint64_t addr, uint16_t val)
+{
+    VringDma *d = opaque;
+    VringDmaArea *a;
+    uint16_t *p;
+
+    RCU_READ_LOCK_GUARD();
+    p = vring_dma_field(d, addr, true, &a);
+    if (!p) {
+        return false;
+    }
+    qatomic_set(p, cpu_to_le16(val));
+    if (a) {
+        /* Mark the field dirty (migration), as vring_dma_write() does. */
+        address_space_cache_invalidate(&a->mrc, addr - a->base, 2);
+    } else {
+        vring_dma_unmap(d, p, 2, true, 2);
+    }
+    return true;
+}
+
+/*
  * Only RAM is mapped.  dma_memory_map() would hand out a bounce buffer for
  * anything else (MMIO, unassigned space) and replay it at unmap time: a
  * request whose data is a device register would then write that register
@@ -263,6 +333,8 @@ static void vring_dma_unmap_op(void *opaque, void *ptr, uint64_t len,
 const VringMemOps vring_dma_mem_ops = {
     .read = vring_dma_read,
     .write = vring_dma_write,
+    .ld16 = vring_dma_ld16,
+    .st16 = vring_dma_st16,
     .map = vring_dma_map_op,
     .unmap = vring_dma_unmap_op,
 };

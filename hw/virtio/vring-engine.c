@@ -59,21 +59,12 @@ int vring_fail(Vring *vr, VringError err)
 
 bool vring_ld16(Vring *vr, uint64_t addr, uint16_t *val)
 {
-    uint8_t b[2];
-
-    if (!vr->mem->read(vr->mem_opaque, addr, b, sizeof(b))) {
-        return false;
-    }
-    *val = lduw_le_p(b);
-    return true;
+    return vr->mem->ld16(vr->mem_opaque, addr, val);
 }
 
 bool vring_st16(Vring *vr, uint64_t addr, uint16_t val)
 {
-    uint8_t b[2];
-
-    stw_le_p(b, val);
-    return vr->mem->write(vr->mem_opaque, addr, b, sizeof(b));
+    return vr->mem->st16(vr->mem_opaque, addr, val);
 }
 
 bool vring_area_ok(uint64_t addr, uint64_t len, uint64_t align)

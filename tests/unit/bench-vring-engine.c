@@ -17,6 +17,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/atomic.h"
 #include "qemu/bswap.h"
 #include "hw/virtio/vring-engine.h"
 
@@ -52,6 +53,24 @@ static bool b_write(void *o, uint64_t a, const void *buf, uint64_t len)
     return true;
 }
 
+static bool b_ld16(void *o, uint64_t a, uint16_t *val)
+{
+    if (a > MEM_SIZE - 2) {
+        return false;
+    }
+    *val = le16_to_cpu(qatomic_read((uint16_t *)(mem + a)));
+    return true;
+}
+
+static bool b_st16(void *o, uint64_t a, uint16_t val)
+{
+    if (a > MEM_SIZE - 2) {
+        return false;
+    }
+    qatomic_set((uint16_t *)(mem + a), cpu_to_le16(val));
+    return true;
+}
+
 static void *b_map(void *o, uint64_t a, uint64_t *len, bool w)
 {
     if (a >= MEM_SIZE) {
@@ -66,7 +85,8 @@ static void b_unmap(void *o, void *p, uint64_t len, bool w, uint64_t al)
 }
 
 static const VringMemOps bench_mem = {
-    .read = b_read, .write = b_write, .map = b_map, .unmap = b_unmap,
+    .read = b_read, .write = b_write, .ld16 = b_ld16, .st16 = b_st16,
+    .map = b_map, .unmap = b_unmap,
 };
 
 typedef struct BDriver {

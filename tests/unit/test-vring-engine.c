@@ -10,6 +10,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/atomic.h"
 #include "qemu/bswap.h"
 #include "hw/virtio/vring-engine.h"
 
@@ -41,6 +42,15 @@ typedef struct TestMem {
     unsigned nmaps;
     uint64_t watch;         /* reads that cover this address are counted */
     unsigned watch_reads;
+    /*
+     * 2-byte fields at field_base + k * field_stride, k < nfields, that the
+     * driver may write at any time: a copy that writes one fails, and one
+     * that reads one too with guard_reads (a packed descriptor is copied
+     * whole once its flags said it is available: it is stable then).
+     */
+    uint64_t field_base, field_stride;
+    unsigned nfields;
+    bool guard_reads;
 } TestMem;
 
 static bool mem_range(TestMem *m, uint64_t addr, uint64_t len)
@@ -49,12 +59,29 @@ static bool mem_range(TestMem *m, uint64_t addr, uint64_t len)
            addr - MEM_BASE <= MEM_SIZE - len;
 }
 
+/* Whether [addr, addr + len) covers a byte of a guarded shared field. */
+static bool mem_covers_field(TestMem *m, uint64_t addr, uint64_t len)
+{
+    for (unsigned k = 0; k < m->nfields; k++) {
+        uint64_t f = m->field_base + k * m->field_stride;
+
+        if (addr < f + 2 && f < addr + len) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool mem_read(void *opaque, uint64_t addr, void *buf, uint64_t len)
 {
     TestMem *m = opaque;
 
     if (!mem_range(m, addr, len)) {
         return false;
+    }
+    if (m->guard_reads && mem_covers_field(m, addr, len)) {
+        g_error("copy of %" PRIu64 " bytes at 0x%" PRIx64 " reads a field "
+                "the driver shares", len, addr);
     }
     if (m->watch >= addr && m->watch < addr + len) {
         m->watch_reads++;
@@ -71,7 +98,38 @@ static bool mem_write(void *opaque, uint64_t addr, const void *buf,
     if (!mem_range(m, addr, len)) {
         return false;
     }
+    if (mem_covers_field(m, addr, len)) {
+        g_error("copy of %" PRIu64 " bytes at 0x%" PRIx64 " writes a field "
+                "the driver shares", len, addr);
+    }
     memcpy(m->buf + (addr - MEM_BASE), buf, len);
+    return true;
+}
+
+static bool mem_ld16(void *opaque, uint64_t addr, uint16_t *val)
+{
+    TestMem *m = opaque;
+
+    g_assert_cmpuint(addr & 1, ==, 0);
+    if (!mem_range(m, addr, 2)) {
+        return false;
+    }
+    if (m->watch >= addr && m->watch < addr + 2) {
+        m->watch_reads++;
+    }
+    *val = le16_to_cpu(qatomic_read((uint16_t *)(m->buf + (addr - MEM_BASE))));
+    return true;
+}
+
+static bool mem_st16(void *opaque, uint64_t addr, uint16_t val)
+{
+    TestMem *m = opaque;
+
+    g_assert_cmpuint(addr & 1, ==, 0);
+    if (!mem_range(m, addr, 2)) {
+        return false;
+    }
+    qatomic_set((uint16_t *)(m->buf + (addr - MEM_BASE)), cpu_to_le16(val));
     return true;
 }
 
@@ -118,7 +176,8 @@ static void mem_unmap(void *opaque, void *ptr, uint64_t len, bool is_write,
 }
 
 static const VringMemOps test_mem_ops = {
-    .read = mem_read, .write = mem_write, .map = mem_map, .unmap = mem_unmap,
+    .read = mem_read, .write = mem_write, .ld16 = mem_ld16, .st16 = mem_st16,
+    .map = mem_map, .unmap = mem_unmap,
 };
 
 /* The mock driver */
@@ -199,6 +258,30 @@ static void add_simple(Fixture *f, unsigned i, uint32_t len, bool write)
     put_desc(f, DESC_ADDR, i, DATA_ADDR + 0x100 * i, len,
              write ? F_WRITE : 0, 0);
     put_avail(f, i);
+}
+
+/* The avail and used indexes are read and written as single accesses. */
+static void test_split_index_single_access(void)
+{
+    Fixture f;
+    uint32_t id, len;
+
+    fixture_setup(&f, 0);
+    f.mem.field_base = AVAIL_ADDR + 2;
+    f.mem.field_stride = USED_ADDR - AVAIL_ADDR;
+    f.mem.nfields = 2;
+    f.mem.guard_reads = true;
+    for (unsigned i = 0; i < 3 * QSZ; i++) {
+        add_simple(&f, i % QSZ, 64, true);
+        publish(&f);
+        g_assert_cmpint(vring_pop(&f.vr, &f.chain, false, true), ==, 1);
+        g_assert_cmpint(vring_fill(&f.vr, &f.chain, 60), ==, 0);
+        g_assert_cmpint(vring_flush(&f.vr), ==, 0);
+        g_assert_cmpuint(used_idx(&f), ==, i + 1);
+        used_elem(&f, i, &id, &len);
+        g_assert_cmpuint(id, ==, i % QSZ);
+    }
+    fixture_teardown(&f);
 }
 
 static void test_split_basic(void)
@@ -1094,6 +1177,34 @@ static void test_packed_basic(void)
     fixture_teardown(&f);
 }
 
+/*
+ * The descriptor flags are the one field both sides write: the device
+ * reads and writes them only with single 16-bit accesses (a copy may
+ * store a byte twice, undoing the driver's next flags), over several laps.
+ */
+static void test_packed_flags_single_access(void)
+{
+    Fixture f;
+    PackedDriver pd;
+    uint16_t id;
+    uint32_t len;
+
+    packed_setup(&f, &pd, QSZ, 0);
+    f.mem.field_base = DESC_ADDR + 14;
+    f.mem.field_stride = 16;
+    f.mem.nfields = QSZ;
+    for (unsigned i = 0; i < 3 * QSZ; i++) {
+        pk_add(&f, &pd, 1, 64, 0, i % QSZ);
+        g_assert_cmpint(vring_pop(&f.vr, &f.chain, false, true), ==, 1);
+        g_assert_cmpint(vring_fill(&f.vr, &f.chain, 60), ==, 0);
+        g_assert_cmpint(vring_flush(&f.vr), ==, 0);
+        g_assert_true(pk_used(&f, &pd, 1, &id, &len));
+        g_assert_cmpuint(id, ==, i % QSZ);
+        g_assert_cmpuint(len, ==, 60);
+    }
+    fixture_teardown(&f);
+}
+
 static void test_packed_wrap(void)
 {
     Fixture f;
@@ -1486,6 +1597,8 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vring/split/basic", test_split_basic);
+    g_test_add_func("/vring/split/index-single-access",
+                    test_split_index_single_access);
     g_test_add_func("/vring/split/avail-mark", test_avail_mark);
     g_test_add_func("/vring/split/avail-idx-once", test_avail_idx_once);
     g_test_add_func("/vring/packed/avail-mark", test_packed_avail_mark);
@@ -1525,6 +1638,8 @@ int main(int argc, char **argv)
         g_test_add_data_func(path, &bad_cases[i], test_bad);
     }
     g_test_add_func("/vring/packed/basic", test_packed_basic);
+    g_test_add_func("/vring/packed/flags-single-access",
+                    test_packed_flags_single_access);
     g_test_add_func("/vring/packed/wrap-odd-size", test_packed_wrap);
     g_test_add_func("/vring/packed/indirect", test_packed_indirect);
     g_test_add_func("/vring/packed/notify", test_packed_notify);

@@ -74,16 +74,28 @@ const char *vring_strerror(VringError err);
 
 /*
  * Memory access.  @read / @write copy between driver memory and @buf and
- * return false when [addr, addr + len) is not entirely memory.  @map is
- * optional: it returns a host pointer to at most *@len bytes at @addr
- * (shrinking *@len when the mapping is shorter) or NULL; every successful
- * map is paired with one @unmap with the same pointer and the length map
- * returned, and @access_len the bytes actually accessed (<= that length).
+ * return false when [addr, addr + len) is not entirely memory.
+ *
+ * @ld16 / @st16 access one little-endian 16-bit ring field (an index or
+ * packed descriptor flags, 2-byte aligned) that the driver reads or writes
+ * at the same time, in ONE access: never torn, never repeated.  A copy
+ * routine may do neither: glibc's memcpy() of 2 bytes stores the word and
+ * then its first byte again, so a driver that saw the first store, took
+ * the descriptor and made it available again loses its new flags to the
+ * second; its 2-byte load can combine bytes of two different values.
+ *
+ * @map is optional: it returns a host pointer to at most *@len bytes at
+ * @addr (shrinking *@len when the mapping is shorter) or NULL; every
+ * successful map is paired with one @unmap with the same pointer and the
+ * length map returned, and @access_len the bytes actually accessed (<=
+ * that length).
  */
 typedef struct VringMemOps {
     bool (*read)(void *opaque, uint64_t addr, void *buf, uint64_t len);
     bool (*write)(void *opaque, uint64_t addr, const void *buf,
                   uint64_t len);
+    bool (*ld16)(void *opaque, uint64_t addr, uint16_t *val);
+    bool (*st16)(void *opaque, uint64_t addr, uint16_t val);
     void *(*map)(void *opaque, uint64_t addr, uint64_t *len, bool is_write);
     void (*unmap)(void *opaque, void *ptr, uint64_t len, bool is_write,
                   uint64_t access_len);
