@@ -25,7 +25,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from vuexport import Export, Skip, default_binary, run_tap  # noqa: E402
+from vuexport import Export, default_binary, run_tap  # noqa: E402
 
 TESTPMD = 'dpdk-testpmd'
 RING = 256          # testpmd's --rxd/--txd below
@@ -70,6 +70,16 @@ class Testpmd:
             if time.monotonic() > deadline or self.p.poll() is not None:
                 raise AssertionError('testpmd: no "%s"; output:\n%s' %
                                      (what.strip(), self.text()[-3000:]))
+            time.sleep(0.05)
+
+    def wait_for_count(self, pattern, count, timeout=30):
+        """Wait until @pattern has matched @count times in the output."""
+        deadline = time.monotonic() + timeout
+        while len(re.findall(pattern, self.text())) < count:
+            if time.monotonic() > deadline or self.p.poll() is not None:
+                raise AssertionError('testpmd: %d of %d "%s"; output:\n%s' %
+                                     (len(re.findall(pattern, self.text())),
+                                      count, pattern, self.text()[-3000:]))
             time.sleep(0.05)
 
     def cmd(self, line, wait=True):
@@ -135,33 +145,21 @@ def test_io_split(export):
     io_loop(export, False)
 
 
-# Known bug (docs/system/devices/virtio-mdev.rst, "Limits"): with DPDK's
-# packed ring, one session in three or four stops moving frames: mvnet
-# waits for receive buffers with notifications on, and no kick comes.
-# Split rings and Linux's packed ring (guest case vhost-user-packed) do
-# not.  QEMU_MDEV_TESTPMD_PACKED=1 runs the packed cases anyway.
-PACKED_BUG = ('packed ring sessions with DPDK stall (known bug, see the '
-              'device page\'s limits)')
-
-
-def packed_allowed():
-    if os.environ.get('QEMU_MDEV_TESTPMD_PACKED') != '1':
-        raise Skip(PACKED_BUG)
-
-
 def test_io_packed(export):
-    packed_allowed()
     io_loop(export, True)
 
 
-def test_rxonly(export):
+def rxonly(export, packed):
     """The 32 frames of tx_first come back once, 64 bytes each."""
-    t = Testpmd(export.sock)
+    t = Testpmd(export.sock, packed)
     try:
         t.cmd('set fwd rxonly')
         t.cmd('set verbose 1')
-        t.cmd('start tx_first')
-        time.sleep(1)
+        # The forwarding core prints each frame while the main core prints
+        # the prompt: the two may interleave, so wait for the frames.
+        t.cmd('start tx_first', wait=False)
+        t.wait_for_count(r'- length=\d+ -', 32)
+        time.sleep(0.5)             # nothing more may come
         out = t.cmd('stop')
         rx, tx, _ = t.forward_stats(out)
         text = t.text()
@@ -172,10 +170,18 @@ def test_rxonly(export):
     assert len(lengths) == 32 and set(lengths) == {'64'}, lengths
 
 
-def test_txonly(export):
+def test_rxonly_split(export):
+    rxonly(export, False)
+
+
+def test_rxonly_packed(export):
+    rxonly(export, True)
+
+
+def txonly(export, packed):
     """Lossless loopback: with nobody receiving, sending stops when the
     receive ring is full (testpmd drops what it cannot send)."""
-    t = Testpmd(export.sock)
+    t = Testpmd(export.sock, packed)
     try:
         t.cmd('set fwd txonly')
         t.cmd('start')
@@ -189,6 +195,14 @@ def test_txonly(export):
         t.close()
     assert 0 < tx <= 2 * RING, tx
     assert tx1 == tx2 == tx and dropped > 0, (tx1, tx2, tx, dropped)
+
+
+def test_txonly_split(export):
+    txonly(export, False)
+
+
+def test_txonly_packed(export):
+    txonly(export, True)
 
 
 def test_reconnect(export):
