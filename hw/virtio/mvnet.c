@@ -129,11 +129,17 @@ struct MvnetParent {
 
 
 /* The slot of the driver's queue @idx, or -1 when it has no such queue */
+/* Whether the instance has a control queue (class virtio, CTRL_VQ on) */
+static bool mvnet_ctrl_offered(MvnetDevice *n)
+{
+    return (n->host_features & (1ULL << VIRTIO_NET_F_CTRL_VQ)) &&
+           !n->ctrl_in_frontend;
+}
+
 static int mvnet_slot(MvnetDevice *n, unsigned idx)
 {
     if (idx == mvnet_ctrl_index(n)) {
-        return n->host_features & (1ULL << VIRTIO_NET_F_CTRL_VQ)
-               ? MVNET_CTRL_QUEUE : -1;
+        return mvnet_ctrl_offered(n) ? MVNET_CTRL_QUEUE : -1;
     }
     if (idx >= 2 * mvnet_pairs(n)) {
         return -1;
@@ -527,15 +533,46 @@ static void mvnet_set_vq_num(MdevDevice *mdev, uint16_t idx, uint32_t num)
  * Before the features are negotiated, every index either layout has (one
  * pair and control at 2, or max_pairs pairs and control after them).
  */
+/*
+ * What is offered: the switched-on features, control ones only with
+ * CTRL_VQ; offloads in loopback or with a netdev that takes virtio-net
+ * headers, and with what they need; MQ with more than one pair.
+ */
+static uint64_t mvnet_offered(MvnetDevice *n)
+{
+    uint64_t f = n->host_features;
+
+    if (n->max_pairs < 2) {
+        f &= ~((1ULL << VIRTIO_NET_F_MQ) | (1ULL << VIRTIO_NET_F_RSS));
+    }
+
+    if (n->netdev && !n->peer_vnet_hdr) {
+        f &= ~MVNET_OFFLOAD_FEATURES;
+    }
+    if (n->ctrl_in_frontend) {
+        /* No control queue here; MQ only tells how many pairs there are */
+        f &= ~((1ULL << VIRTIO_NET_F_CTRL_VQ) |
+               (MVNET_CTRL_FEATURES & ~(1ULL << VIRTIO_NET_F_MQ)));
+    } else if (!(f & (1ULL << VIRTIO_NET_F_CTRL_VQ))) {
+        f &= ~MVNET_CTRL_FEATURES;
+    }
+    return mvnet_offload_offerable(f);
+}
+
 static uint16_t mvnet_get_vq_num_max(MdevDevice *mdev, uint16_t idx)
 {
     MvnetDevice *n = to_mvnet(mdev);
-    bool ctrl = n->host_features & (1ULL << VIRTIO_NET_F_CTRL_VQ);
+    bool ctrl = mvnet_ctrl_offered(n);
 
     if (n->features) {
         return mvnet_slot(n, idx) >= 0 ? MVNET_QUEUE_MAX : 0;
     }
-    return idx < (ctrl ? mvnet_num_slots(n) : 2) ? MVNET_QUEUE_MAX : 0;
+    if (!ctrl) {
+        bool mq = mvnet_offered(n) & (1ULL << VIRTIO_NET_F_MQ);
+
+        return idx < 2 * (mq ? n->max_pairs : 1) ? MVNET_QUEUE_MAX : 0;
+    }
+    return idx < mvnet_num_slots(n) ? MVNET_QUEUE_MAX : 0;
 }
 
 static void mvnet_kick_vq(MdevDevice *mdev, uint16_t idx)
@@ -624,28 +661,6 @@ static uint32_t mvnet_get_vq_align(MdevDevice *mdev)
     return 4096;
 }
 
-/*
- * What is offered: the switched-on features, control ones only with
- * CTRL_VQ; offloads in loopback or with a netdev that takes virtio-net
- * headers, and with what they need; MQ with more than one pair.
- */
-static uint64_t mvnet_offered(MvnetDevice *n)
-{
-    uint64_t f = n->host_features;
-
-    if (n->max_pairs < 2) {
-        f &= ~((1ULL << VIRTIO_NET_F_MQ) | (1ULL << VIRTIO_NET_F_RSS));
-    }
-
-    if (n->netdev && !n->peer_vnet_hdr) {
-        f &= ~MVNET_OFFLOAD_FEATURES;
-    }
-    if (!(f & (1ULL << VIRTIO_NET_F_CTRL_VQ))) {
-        f &= ~MVNET_CTRL_FEATURES;
-    }
-    return mvnet_offload_offerable(f);
-}
-
 static uint64_t mvnet_get_features(MdevDevice *mdev)
 {
     return mvnet_offered(to_mvnet(mdev));
@@ -663,7 +678,7 @@ static int mvnet_set_features(MdevDevice *mdev, uint64_t features)
                       features & ~mvnet_offered(n));
         return -EINVAL;
     }
-    if ((features & MVNET_CTRL_FEATURES) &&
+    if ((features & MVNET_CTRL_FEATURES) && !n->ctrl_in_frontend &&
         !(features & (1ULL << VIRTIO_NET_F_CTRL_VQ))) {
         qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: driver features 0x%" PRIx64
                       " need CTRL_VQ\n", mvnet_name(n), features);
@@ -677,6 +692,10 @@ static int mvnet_set_features(MdevDevice *mdev, uint64_t features)
     }
     n->features = features;
     n->guest_offloads = features & MVNET_GUEST_OFFLOADS;
+    if (n->ctrl_in_frontend) {
+        /* The frontend runs the pairs it uses by enabling their queues */
+        n->curr_pairs = mvnet_pairs(n);
+    }
     mvnet_map_callbacks(n);
     mvnet_peer_offloads(n);
     return 0;
@@ -1383,9 +1402,13 @@ static void mvnet_query_stats(MdevDevice *mdev, MdevQueueStatsList **stats)
     for (unsigned idx = 0; idx < mvnet_num_slots(n); idx++) {
         unsigned q = idx == 2 * n->max_pairs ? MVNET_CTRL_QUEUE
                      : idx & 1 ? mvnet_txq(idx / 2) : mvnet_rxq(idx / 2);
-        MdevQueueStats *s = g_new0(MdevQueueStats, 1);
+        MdevQueueStats *s;
         MvnetStats *st = &n->stats[q];
 
+        if (q == MVNET_CTRL_QUEUE && !mvnet_ctrl_offered(n)) {
+            continue;
+        }
+        s = g_new0(MdevQueueStats, 1);
         s->queue = idx;
         if (q == MVNET_CTRL_QUEUE) {
             s->name = g_strdup("ctrl");
@@ -1539,11 +1562,12 @@ static MdevDevice *mvnet_create(MdevParent *parent, const MdevType *type,
      * Class vhost has the same device ops as class virtio (as vhost-vdpa
      * and virtio-vdpa share vdpa_config_ops): only the consumer differs.
      * A vhost frontend keeps the control path itself (the control queue,
-     * announcements, receive filters, multiqueue are its own, as with any
-     * vhost-user NIC): the instance offers the datapath only.
+     * announcements, receive filters and the pairs in use are its own, as
+     * with any vhost-user NIC): the instance offers the datapath only,
+     * with MQ (queues=N) saying how many pairs it has, all of them on.
      */
     if (type->class_id == MDEV_CLASS_VHOST) {
-        MVNET_DEVICE(mdev)->host_features &= ~(1ULL << VIRTIO_NET_F_CTRL_VQ);
+        MVNET_DEVICE(mdev)->ctrl_in_frontend = true;
     }
     mdev_set_class(mdev, type->class_id, &mvnet_virtio_ops);
     return mdev;

@@ -83,6 +83,7 @@ struct MvnetDevice {
     uint16_t max_pairs;         /* 'queues': max_virtqueue_pairs */
     uint64_t host_features;
     char *netdev;               /* id of a network backend, or NULL */
+    bool ctrl_in_frontend;      /* class vhost: no control queue here */
     struct {                    /* the source's, checked on load */
         uint64_t host_features;
         MACAddr mac;
