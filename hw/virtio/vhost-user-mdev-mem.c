@@ -29,19 +29,26 @@ struct VhostUserMdevRegion {
     uint64_t qva;
 };
 
-void vhost_user_mdev_mem_init(VhostUserMdevMem *m, Object *owner,
-                              const char *name)
+VhostUserMdevMem *vhost_user_mdev_mem_new(const char *name)
 {
-    memset(m, 0, sizeof(*m));
-    memory_region_init(&m->root, owner, "vhost-user-mdev-memory", UINT64_MAX);
+    VhostUserMdevMem *m = VHOST_USER_MDEV_MEM(
+        object_new(TYPE_VHOST_USER_MDEV_MEM));
+
+    memory_region_init(&m->root, OBJECT(m), "vhost-user-mdev-memory",
+                       UINT64_MAX);
     address_space_init(&m->as, &m->root, name);
+    return m;
 }
 
+/*
+ * The address space references @m through its root region until its
+ * RCU callback has run; only then is @m finalized.
+ */
 void vhost_user_mdev_mem_destroy(VhostUserMdevMem *m)
 {
     vhost_user_mdev_mem_clear(m);
     address_space_destroy(&m->as);
-    object_unparent(OBJECT(&m->root));
+    object_unref(OBJECT(m));
 }
 
 /* Drop the regions; the caller is inside a memory transaction. */
@@ -189,9 +196,16 @@ static const TypeInfo vhost_user_mdev_region_info = {
     .instance_size = sizeof(VhostUserMdevRegion),
 };
 
+static const TypeInfo vhost_user_mdev_mem_info = {
+    .name = TYPE_VHOST_USER_MDEV_MEM,
+    .parent = TYPE_OBJECT,
+    .instance_size = sizeof(VhostUserMdevMem),
+};
+
 static void vhost_user_mdev_mem_register_types(void)
 {
     type_register_static(&vhost_user_mdev_region_info);
+    type_register_static(&vhost_user_mdev_mem_info);
 }
 
 type_init(vhost_user_mdev_mem_register_types)

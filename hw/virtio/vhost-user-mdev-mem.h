@@ -18,23 +18,33 @@
 #define HW_VIRTIO_VHOST_USER_MDEV_MEM_H
 
 #include "exec/memory.h"
+#include "qom/object.h"
 #include "subprojects/libvhost-user/libvhost-user.h"
 
 #define VHOST_USER_MDEV_MEM_REGIONS VHOST_MEMORY_BASELINE_NREGIONS
 
 typedef struct VhostUserMdevRegion VhostUserMdevRegion;
 
-typedef struct VhostUserMdevMem {
+#define TYPE_VHOST_USER_MDEV_MEM "vhost-user-mdev-memory"
+OBJECT_DECLARE_SIMPLE_TYPE(VhostUserMdevMem, VHOST_USER_MDEV_MEM)
+
+struct VhostUserMdevMem {
+    Object parent_obj;
     MemoryRegion root;
     AddressSpace as;
     unsigned nregions;
     VhostUserMdevRegion *regions[VHOST_USER_MDEV_MEM_REGIONS];
     unsigned generation;        /* tables mapped so far, for names */
-} VhostUserMdevMem;
+};
 
-/* An empty map; @owner owns its root region, @name names the space. */
-void vhost_user_mdev_mem_init(VhostUserMdevMem *m, Object *owner,
-                              const char *name);
+/*
+ * An empty map, @name naming its address space.  It is an object of its
+ * own, which its address space keeps alive, so that the export does not
+ * reference itself through its memory.
+ */
+VhostUserMdevMem *vhost_user_mdev_mem_new(const char *name);
+
+/* Forget every region and drop the caller's reference (see _new). */
 void vhost_user_mdev_mem_destroy(VhostUserMdevMem *m);
 
 /*

@@ -40,11 +40,15 @@
 #include "qapi/visitor.h"
 #include "qapi/qapi-visit-sockets.h"
 #include "qapi/clone-visitor.h"
+#include "qobject/qdict.h"
+#include "qobject/qstring.h"
 #include "qemu/error-report.h"
 #include "qemu/main-loop.h"
 #include "qemu/module.h"
 #include "qemu/vhost-user-server.h"
+#include "migration/blocker.h"
 #include "qom/object_interfaces.h"
+#include "qom/qom-qobject.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_ring.h"
 #include "hw/virtio/virtio-mdev-ops.h"
@@ -97,11 +101,12 @@ struct VhostUserMdev {
     char *type_id;
     char *uuid;
     SocketAddress *addr;
+    QDict *instance_props;      /* set on the instance before it is bound */
 
     /* runtime */
     MdevDevice *mdev;
     const VirtioMdevOps *ops;
-    VhostUserMdevMem mem;
+    VhostUserMdevMem *mem;      /* the frontend's memory table */
     MemReentrancyGuard guard;
     VuServer server;
     bool serving;
@@ -111,6 +116,7 @@ struct VhostUserMdev {
     uint64_t features;          /* the frontend's, virtio bits only */
     bool negotiated;            /* the device took them (FEATURES_OK) */
     uint64_t sessions;
+    Error *migration_blocker;   /* while a frontend owns the device */
     VhostUserMdevQueue q[VIRTIO_MDEV_MAX_QUEUES];
 };
 
@@ -225,7 +231,7 @@ static bool vhost_user_mdev_ring_gpa(VhostUserMdev *e, uint16_t idx,
                                      const char *what, uint64_t qva,
                                      uint64_t *gpa)
 {
-    if (!vhost_user_mdev_mem_qva_to_gpa(&e->mem, qva, 1, gpa)) {
+    if (!vhost_user_mdev_mem_qva_to_gpa(e->mem, qva, 1, gpa)) {
         vhost_user_mdev_drop(e, "queue %u: %s address 0x%" PRIx64 " is "
                              "outside the memory table", idx, what, qva);
         return false;
@@ -337,13 +343,20 @@ static void vhost_user_mdev_reset(VhostUserMdev *e)
     e->features = 0;
 }
 
+/* The frontend's session ended: migration may go on (see SET_OWNER) */
+static void vhost_user_mdev_unblock_migration(VhostUserMdev *e)
+{
+    migrate_del_blocker(&e->migration_blocker);
+}
+
 static void vhost_user_mdev_client_gone(VuDev *dev)
 {
     VhostUserMdev *e = vhost_user_mdev_of(dev);
 
     trace_vhost_user_mdev_session_end(e->name, e->sessions);
     vhost_user_mdev_reset(e);
-    vhost_user_mdev_mem_clear(&e->mem);
+    vhost_user_mdev_mem_clear(e->mem);
+    vhost_user_mdev_unblock_migration(e);
 }
 
 /* The device's config callback: a config change, or a broken ring. */
@@ -401,6 +414,31 @@ vhost_user_mdev_refuse(VhostUserMdev *e, VhostUserMsg *vmsg, int *do_reply,
     return true;
 }
 
+/*
+ * A frontend owns the device: its rings are in the frontend's memory and
+ * its session is on a socket, neither of which a migration of this QEMU
+ * can carry, so block migration until the session ends.  A frontend that
+ * arrives while a migration runs is refused.
+ */
+static bool vhost_user_mdev_block_migration(VhostUserMdev *e,
+                                            VhostUserMsg *vmsg, int *do_reply)
+{
+    Error *err = NULL;
+
+    if (e->migration_blocker) {
+        return true;
+    }
+    error_setg(&e->migration_blocker, "%s is serving a vhost-user frontend "
+               "(its rings and session cannot migrate)", e->name);
+    if (migrate_add_blocker(&e->migration_blocker, &err) < 0) {
+        vhost_user_mdev_refuse(e, vmsg, do_reply, "%s",
+                               error_get_pretty(err));
+        error_free(err);
+        return false;
+    }
+    return true;
+}
+
 /* The payload size a request must have; -1: any (checked by its handler). */
 static int vhost_user_mdev_payload_size(uint32_t request)
 {
@@ -452,7 +490,7 @@ static bool vhost_user_mdev_set_mem_table(VhostUserMdev *e,
                                       "%u bytes, %u regions, %d fds",
                                       vmsg->size, m.nregions, vmsg->fd_num);
     }
-    if (!vhost_user_mdev_mem_set(&e->mem, m.regions, m.nregions, fds,
+    if (!vhost_user_mdev_mem_set(e->mem, m.regions, m.nregions, fds,
                                  &err)) {
         g_autofree char *why = g_strdup(error_get_pretty(err));
 
@@ -573,6 +611,9 @@ static int vhost_user_mdev_process_msg(VuDev *dev, VhostUserMsg *vmsg,
     case VHOST_USER_SET_FEATURES:
         return vhost_user_mdev_set_features(e, vmsg, do_reply);
     case VHOST_USER_SET_OWNER:
+        if (!vhost_user_mdev_block_migration(e, vmsg, do_reply)) {
+            return true;
+        }
         e->sessions++;
         return false;
     case VHOST_USER_RESET_OWNER:
@@ -632,10 +673,41 @@ static uint16_t vhost_user_mdev_count_queues(VhostUserMdev *e)
     return n;
 }
 
+/*
+ * Set 'instance-props' on the new instance, as "vdpa dev add" passes a
+ * device's config attributes: each key is one of the instance's QOM
+ * properties, whose setter checks the value.  Strings come from the
+ * dotted command-line form and are parsed as such.
+ */
+static bool vhost_user_mdev_apply_instance_props(VhostUserMdev *e,
+                                                 Error **errp)
+{
+    const QDictEntry *ent;
+
+    if (!e->instance_props) {
+        return true;
+    }
+    for (ent = qdict_first(e->instance_props); ent;
+         ent = qdict_next(e->instance_props, ent)) {
+        QObject *val = qdict_entry_value(ent);
+        QString *str = qobject_to(QString, val);
+        bool ok = str ? object_property_parse(OBJECT(e->mdev), ent->key,
+                                              qstring_get_str(str), errp)
+                      : object_property_set_qobject(OBJECT(e->mdev),
+                                                    ent->key, val, errp);
+
+        if (!ok) {
+            error_prepend(errp, "property 'instance-props': ");
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool vhost_user_mdev_bind(VhostUserMdev *e, Error **errp)
 {
     MdevParent *parent = mdev_parent_find(e->parent_id, NULL, errp);
-    VirtioMdevHost host = { .dma_as = &e->mem.as, .guard = &e->guard };
+    VirtioMdevHost host = { .guard = &e->guard };
 
     if (!parent) {
         return false;
@@ -650,9 +722,14 @@ static bool vhost_user_mdev_bind(VhostUserMdev *e, Error **errp)
         error_setg(errp, "mdev-type '%s' has no device ops", e->type_id);
         return false;
     }
+    if (!vhost_user_mdev_apply_instance_props(e, errp)) {
+        e->ops = NULL;
+        return false;
+    }
     e->name = g_strdup_printf("vhost-user-mdev %s",
                               object_get_canonical_path_component(OBJECT(e)));
-    vhost_user_mdev_mem_init(&e->mem, OBJECT(e), e->name);
+    e->mem = vhost_user_mdev_mem_new(e->name);
+    host.dma_as = &e->mem->as;
     if (!e->ops->set_host(e->mdev, &host, errp)) {
         e->ops = NULL;
         return false;
@@ -703,6 +780,7 @@ static void vhost_user_mdev_finalize(Object *obj)
     if (e->serving) {
         vhost_user_server_stop(&e->server);
     }
+    vhost_user_mdev_unblock_migration(e);
     if (e->ops) {
         vhost_user_mdev_reset(e);
         e->ops->set_config_cb(e->mdev, NULL, NULL);
@@ -711,14 +789,15 @@ static void vhost_user_mdev_finalize(Object *obj)
     if (e->mdev) {
         mdev_destroy(e->mdev);
     }
-    if (e->name) {
-        vhost_user_mdev_mem_destroy(&e->mem);
+    if (e->mem) {
+        vhost_user_mdev_mem_destroy(e->mem);
     }
     g_free(e->name);
     g_free(e->parent_id);
     g_free(e->type_id);
     g_free(e->uuid);
     qapi_free_SocketAddress(e->addr);
+    qobject_unref(e->instance_props);
 }
 
 /* Properties: set before creation only */
@@ -783,6 +862,42 @@ static void vhost_user_mdev_set_addr(Object *obj, Visitor *v,
     e->addr = addr;
 }
 
+static void vhost_user_mdev_get_instance_props(Object *obj, Visitor *v,
+                                               const char *name, void *opaque,
+                                               Error **errp)
+{
+    VhostUserMdev *e = VHOST_USER_MDEV(obj);
+    QObject *props = e->instance_props
+                     ? qobject_ref(QOBJECT(e->instance_props))
+                     : QOBJECT(qdict_new());
+
+    visit_type_any(v, name, &props, errp);
+    qobject_unref(props);
+}
+
+static void vhost_user_mdev_set_instance_props(Object *obj, Visitor *v,
+                                               const char *name, void *opaque,
+                                               Error **errp)
+{
+    VhostUserMdev *e = VHOST_USER_MDEV(obj);
+    QObject *val = NULL;
+    QDict *props;
+
+    if (!vhost_user_mdev_check_unbound(e, name, errp) ||
+        !visit_type_any(v, name, &val, errp)) {
+        return;
+    }
+    props = qobject_to(QDict, val);
+    if (!props) {
+        error_setg(errp, "vhost-user-mdev: property '%s' takes an object of "
+                   "the instance's properties, e.g. {\"queues\": 2}", name);
+        qobject_unref(val);
+        return;
+    }
+    qobject_unref(e->instance_props);
+    e->instance_props = props;
+}
+
 /* "unix:<path>" or "fd:<name>": where a frontend connects (query-mdev). */
 static char *vhost_user_mdev_get_socket(Object *obj, Error **errp)
 {
@@ -841,6 +956,11 @@ static void vhost_user_mdev_class_init(ObjectClass *oc, void *data)
     object_class_property_set_description(oc, "addr",
         "where frontends connect: addr.type=unix,addr.path=PATH or "
         "addr.type=fd,addr.str=FD");
+    object_class_property_add(oc, "instance-props", "any",
+                              vhost_user_mdev_get_instance_props,
+                              vhost_user_mdev_set_instance_props, NULL, NULL);
+    object_class_property_set_description(oc, "instance-props",
+        "properties set on the new instance, e.g. {\"queues\": 2}");
     object_class_property_add_str(oc, "socket", vhost_user_mdev_get_socket,
                                   NULL);
     object_class_property_set_description(oc, "socket",
