@@ -330,10 +330,12 @@ class Case:
         pci = self.setup.get('pci')
         dev = ('virtio-net-pci,romfile=' if pci else 'virtio-net-device')
         dev += ',netdev=n0' + (',' + self.props if self.props else '')
+        pairs = int(self.guest_opts.get('lc_mq', 1))
         args = ['-object', 'memory-backend-memfd,id=ram,size=512M,share=on',
                 '-machine', 'memory-backend=ram',
                 '-chardev', 'socket,id=c0,path=' + self.vu_sock,
-                '-netdev', 'vhost-user,id=n0,chardev=c0', '-device', dev]
+                '-netdev', 'vhost-user,id=n0,chardev=c0,queues=%d' % pairs,
+                '-device', dev]
         if pci:
             return args, 'pci', 'virtio-pci'
         # libvhost-user takes VERSION_1 drivers only
@@ -768,9 +770,11 @@ def run_vhost_user(case, args, echo=None, hook=None):
     started once the first's QEMU has gone: the frontend restarts and the
     export must serve it again, through a reset device."""
     with tempfile.TemporaryDirectory() as tmpdir:
+        pairs = int(case.guest_opts.get('lc_mq', 1))
         export = vuexport.Export(os.path.join(QEMU_BUILD,
                                               'qemu-system-x86_64'), tmpdir,
-                                 trace=('-trace', 'vhost_user_mdev*'))
+                                 trace=('-trace', 'vhost_user_mdev*'),
+                                 instance_props={'queues': pairs})
         try:
             case.vu_sock = export.sock
             summaries, secs = [], 0.0
@@ -1181,6 +1185,9 @@ def all_cases():
         Case('mdev', 'x86_64-q35', 'vhost-user', netdev='vhost-user'),
         Case('mdev', 'aarch64-virt-dt', 'vhost-user-packed', 'packed=on',
              netdev='vhost-user'),
+        # two pairs (the instance's queues=2), a stream on each of two CPUs
+        Case('mdev', 'x86_64-q35', 'vhost-user-mq', 'mq=on,vectors=6',
+             {'lc_mq': 2}, netdev='vhost-user', smp=2),
         Case('mdev', 'aarch64-virt-dt', 'user', netdev='user'),
         Case('mdev', 'x86_64-q35', 'user', netdev='user'),
         # two guests on one link: ping both ways, a file over TCP; ours

@@ -23,36 +23,40 @@ import vufrontend as vu                          # noqa: E402
 from vuexport import default_binary, run_tap     # noqa: E402
 
 
+def move_frames(fe, rx, tx, count, length):
+    """COUNT frames sent on TX come back on RX, whole and in order."""
+    frames = [vu.net_frame(i, length) for i in range(count)]
+    vu.post_rx(rx, 64)
+    got = []
+    deadline = time.monotonic() + 20
+    sent = 0
+    while len(got) < count:
+        if sent < count:
+            batch = frames[sent:sent + 16]
+            vu.send_tx(tx, batch, first=sent)
+            sent += len(batch)
+        assert time.monotonic() < deadline, 'frames did not come back'
+        rx.wait_call(1)
+        got += rx.pop_used()
+    for n, (head, length_used) in enumerate(got):
+        off, _ = rx.buf(head)
+        data = bytes(fe.mem[off:off + length_used])
+        assert length_used == vu.NET_HDR + len(frames[n]), (n, length_used)
+        assert data[vu.NET_HDR:] == frames[n], 'frame %d differs' % n
+    done = tx.pop_used()
+    while len(done) < count:
+        assert time.monotonic() < deadline, 'transmit did not complete'
+        tx.wait_call(1)
+        done += tx.pop_used()
+    assert len(done) == count
+
+
 def loopback(export, count=40, length=1514):
     """Frames sent on TX come back on RX, whole and in order."""
     fe = vu.Frontend(export.sock)
     try:
         rx, tx = vu.start_net(fe)
-        frames = [vu.net_frame(i, length) for i in range(count)]
-        vu.post_rx(rx, 64)
-        got = []
-        deadline = time.monotonic() + 20
-        sent = 0
-        while len(got) < count:
-            if sent < count:
-                batch = frames[sent:sent + 16]
-                vu.send_tx(tx, batch, first=sent)
-                sent += len(batch)
-            assert time.monotonic() < deadline, 'frames did not come back'
-            rx.wait_call(1)
-            got += rx.pop_used()
-        for n, (head, length_used) in enumerate(got):
-            off, _ = rx.buf(head)
-            data = bytes(fe.mem[off:off + length_used])
-            assert length_used == vu.NET_HDR + len(frames[n]), \
-                (n, length_used)
-            assert data[vu.NET_HDR:] == frames[n], 'frame %d differs' % n
-        done = tx.pop_used()
-        while len(done) < count:
-            assert time.monotonic() < deadline, 'transmit did not complete'
-            tx.wait_call(1)
-            done += tx.pop_used()
-        assert len(done) == count
+        move_frames(fe, rx, tx, count, length)
         # The ring positions a frontend saves when it stops.
         for q, want in ((tx, count), (rx, count)):
             fe.set_state(vu.GET_VRING_BASE, q.idx, 0)
@@ -280,6 +284,74 @@ def test_dies_mid_batch(export):
     export.wait_disconnected()
     loopback(export, count=8)
     assert export.qom('sessions') >= 2, export.qom('sessions')
+
+
+def test_migration_blocked(export):
+    """A frontend's session blocks migration of the exporting QEMU; once
+    it ends, migration runs (and the daemon goes on after it)."""
+    vm = export.vm
+    fe = vu.Frontend(export.sock)
+    try:
+        vu.negotiate(fe)
+        fe.get_u64(vu.GET_FEATURES)         # SET_OWNER has been handled
+        r = vm.qmp('migrate', uri='exec:cat > /dev/null')
+        assert 'error' in r, r
+        assert 'vhost-user frontend' in r['error']['desc'], r
+    finally:
+        fe.close()
+    export.wait_disconnected()
+    vm.cmd('migrate', uri='exec:cat > /dev/null')
+    deadline = time.monotonic() + 20
+    while vm.cmd('query-migrate').get('status') != 'completed':
+        assert time.monotonic() < deadline, vm.cmd('query-migrate')
+        time.sleep(0.05)
+    vm.cmd('cont')
+    assert vm.cmd('query-status')['status'] == 'running'
+    loopback(export, count=4)
+
+
+def test_multiqueue(export):
+    """instance-props {"queues": 2, "mac": ...}: MQ without a control
+    queue (the frontend keeps it), two pairs, both looping back."""
+    mac = '02:00:00:00:00:42'
+    sock = export.add('e1', {'queues': 2, 'mac': mac})
+    try:
+        fe = vu.Frontend(sock)
+        try:
+            offered, _ = vu.negotiate(fe, vu.F_VERSION_1 | vu.F_NET_MQ)
+            assert offered & vu.F_NET_MQ, hex(offered)
+            assert not offered & vu.F_NET_CTRL_VQ, hex(offered)
+            cfg = fe.request(vu.GET_CONFIG, struct.pack('<III', 0, 10, 0) +
+                             bytes(10))
+            assert cfg[12:18] == bytes.fromhex(mac.replace(':', ''))
+            assert struct.unpack_from('<H', cfg, 20)[0] == 2, cfg.hex()
+            fe.map_memory()
+            fe.set_mem_table()
+            queues = [vu.start_pair(fe, p) for p in (0, 1)]
+            for rx, tx in reversed(queues):
+                move_frames(fe, rx, tx, 20, 200)
+        finally:
+            fe.close()
+        stats = export.stats('e1')
+        assert stats == {'rx': 20, 'tx': 20, 'rx1': 20, 'tx1': 20}, stats
+    finally:
+        export.vm.cmd('object-del', id='e1')
+
+
+def test_instance_props_invalid(export):
+    for props, want in (({'queues': 9}, "'queues': 9 is not in 1..8"),
+                        ({'bogus': 1}, "'mvnet-device.bogus' not found"),
+                        (3, 'takes an object')):
+        r = export.vm.qmp('object-add', {
+            'qom-type': 'vhost-user-mdev', 'id': 'e2', 'mdev-parent': 'p0',
+            'mdev-type': 'mvnet-vhost', 'instance-props': props,
+            'addr': {'type': 'unix',
+                     'path': os.path.join(export.tmpdir, 'e2.sock')}})
+        assert 'error' in r and want in r['error']['desc'], (props, r)
+        assert "'instance-props'" in r['error']['desc'], r
+    # nothing was left behind: the parent still has its one instance
+    insts = export.vm.cmd('query-mdev')[0]['instances']
+    assert len(insts) == 1, insts
 
 
 def main():

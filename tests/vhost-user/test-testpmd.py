@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -34,8 +35,8 @@ RING = 256          # testpmd's --rxd/--txd below
 class Testpmd:
     """dpdk-testpmd in interactive mode, commands on its stdin."""
 
-    def __init__(self, sock, packed=False, extra=()):
-        vdev = 'net_virtio_user0,path=%s,queues=1' % sock
+    def __init__(self, sock, packed=False, extra=(), queues=1):
+        vdev = 'net_virtio_user0,path=%s,queues=%d' % (sock, queues)
         if packed:
             vdev += ',packed_vq=1'
         self.p = subprocess.Popen(
@@ -147,6 +148,80 @@ def test_io_split(export):
 
 def test_io_packed(export):
     io_loop(export, True)
+
+
+def test_io_multiqueue(export):
+    """An instance with two pairs (instance-props): testpmd forwards on
+    both, each pair looping back to itself."""
+    sock = export.add('e1', {'queues': 2})
+    try:
+        t = Testpmd(sock, queues=2, extra=('--rxq=2', '--txq=2'))
+        try:
+            t.cmd('set fwd io')
+            t.cmd('start tx_first')
+            time.sleep(2)
+            out = t.cmd('stop')
+        finally:
+            t.close()
+        per_queue = re.findall(r'Forward Stats for RX Port= 0/Queue= (\d)'
+                               r'.*?\n\s*RX-packets:\s+(\d+)', out)
+        assert len(per_queue) == 2, out
+        assert all(int(n) > 1000 for _, n in per_queue), per_queue
+        stats = export.stats('e1')
+        for q in ('rx', 'tx', 'rx1', 'tx1'):
+            assert stats[q] > 1000, stats
+    finally:
+        export.wait_disconnected()
+        export.vm.cmd('object-del', id='e1')
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_netdev(export):
+    """An instance on a netdev (instance-props {"netdev": ...}): what
+    testpmd sends leaves through QEMU's dgram netdev to a UDP socket of
+    ours, and what we send there reaches testpmd."""
+    ours = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ours.bind(('127.0.0.1', 0))
+    ours.settimeout(10)
+    qemu_port = free_udp_port()
+    export.vm.cmd('netdev_add', {
+        'type': 'dgram', 'id': 'nd1',
+        'local': {'type': 'inet', 'host': '127.0.0.1',
+                  'port': str(qemu_port)},
+        'remote': {'type': 'inet', 'host': '127.0.0.1',
+                   'port': str(ours.getsockname()[1])}})
+    sock = export.add('e1', {'netdev': 'nd1', 'mac': '02:00:00:00:00:51'})
+    try:
+        t = Testpmd(sock)
+        try:
+            t.cmd('set fwd txonly')
+            t.cmd('start')
+            sent = [ours.recvfrom(4096)[0] for _ in range(32)]
+            t.cmd('stop')
+            t.cmd('set fwd rxonly')
+            t.cmd('set verbose 1')
+            t.cmd('start')
+            for i in range(20):
+                frame = (b'\xff' * 6 + b'\x02\x00\x00\x00\x00\x09' +
+                         b'\x88\xb5' + bytes([i]) * 86)
+                ours.sendto(frame, ('127.0.0.1', qemu_port))
+            t.wait_for_count(r'- length=100 -', 20)
+            out = t.cmd('stop')
+            rx, _, _ = t.forward_stats(out)
+        finally:
+            t.close()
+        assert all(len(f) == 64 for f in sent), [len(f) for f in sent]
+        assert rx == 20, rx
+    finally:
+        ours.close()
+        export.wait_disconnected()
+        export.vm.cmd('object-del', id='e1')
+        export.vm.cmd('netdev_del', id='nd1')
 
 
 def rxonly(export, packed):

@@ -3,6 +3,7 @@
 with one mvnet parent and a vhost-user-mdev export of its mvnet-vhost
 type, run by QEMU's own Python packages (tests/guest/guestvm.py)."""
 
+import json
 import os
 import sys
 import tempfile
@@ -25,12 +26,14 @@ def default_binary():
 class Export:
     """A QEMU exporting one mvnet-vhost instance at SOCK."""
 
-    def __init__(self, binary, tmpdir, parent_opts='', trace=()):
+    def __init__(self, binary, tmpdir, parent_opts='', trace=(),
+                 instance_props=None):
         self.tmpdir = tmpdir
         self.sock = os.path.join(tmpdir, 'mvnet.sock')
-        obj = ('{"qom-type": "vhost-user-mdev", "id": "e0", '
-               '"mdev-parent": "p0", "mdev-type": "mvnet-vhost", '
-               '"addr": {"type": "unix", "path": "%s"}}' % self.sock)
+        obj = json.dumps({
+            'qom-type': 'vhost-user-mdev', 'id': 'e0', 'mdev-parent': 'p0',
+            'mdev-type': 'mvnet-vhost', 'instance-props': instance_props or {},
+            'addr': {'type': 'unix', 'path': self.sock}})
         self.vm = QEMUMachine(binary, args=[*trace,
             '-M', 'none', '-nodefaults', '-object', 'mvnet,id=p0' + parent_opts,
             '-object', obj], name='export', base_temp_dir=tmpdir,
@@ -43,6 +46,24 @@ class Export:
     def instance(self):
         parents = self.vm.cmd('query-mdev')
         return parents[0]['instances'][0]
+
+    def add(self, eid, instance_props):
+        """Another export of parent p0, EID, whose instance gets
+        INSTANCE_PROPS; returns its socket (object-del EID removes it)."""
+        sock = os.path.join(self.tmpdir, eid + '.sock')
+        self.vm.cmd('object-add', {
+            'qom-type': 'vhost-user-mdev', 'id': eid, 'mdev-parent': 'p0',
+            'mdev-type': 'mvnet-vhost', 'instance-props': instance_props,
+            'addr': {'type': 'unix', 'path': sock}})
+        return sock
+
+    def stats(self, eid):
+        """{queue name: packets} of EID's instance (query-mdev)."""
+        for parent in self.vm.cmd('query-mdev'):
+            for inst in parent['instances']:
+                if inst.get('transport') == '/objects/' + eid:
+                    return {q['name']: q['packets'] for q in inst['stats']}
+        raise AssertionError('no instance exported by ' + eid)
 
     def wait_disconnected(self, timeout=10):
         deadline = time.monotonic() + timeout

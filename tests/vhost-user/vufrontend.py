@@ -44,6 +44,8 @@ F_VERSION_1 = 1 << 32
 F_RING_PACKED = 1 << 34
 F_NOTIFICATION_DATA = 1 << 38
 F_LOG_ALL = 1 << 26
+F_NET_CTRL_VQ = 1 << 17
+F_NET_MQ = 1 << 22
 PF_MQ = 1 << 0
 PF_REPLY_ACK = 1 << 3
 PF_CONFIG = 1 << 9
@@ -252,8 +254,16 @@ def start_net(fe, features=F_VERSION_1, num=64):
     fe.map_memory()
     negotiate(fe, features)
     fe.set_mem_table()
-    rx = SplitQueue(fe, 0, 0x0000, num, buf_offset=0x10000)
-    tx = SplitQueue(fe, 1, 0x8000, num, buf_offset=0x90000)
+    return start_pair(fe, 0, num)
+
+
+def start_pair(fe, pair, num=64):
+    """Queue pair PAIR (receive 2 * PAIR, transmit 2 * PAIR + 1) running,
+    in the 1 MiB of memory at PAIR MiB."""
+    base = pair << 20
+    rx = SplitQueue(fe, 2 * pair, base, num, buf_offset=base + 0x10000)
+    tx = SplitQueue(fe, 2 * pair + 1, base + 0x8000, num,
+                    buf_offset=base + 0x90000)
     rx.setup()
     tx.setup()
     return rx, tx
