@@ -1545,8 +1545,8 @@ static const MdevType mvnet_types[] = {
     {
         .group = "vhost",
         .name = "mvnet-vhost",
-        .description = "virtio-net loopback for a vhost consumer "
-                       "(vhost-user-mdev)",
+        .description = "virtio-net for a vhost consumer: a loopback, "
+                       "or a NIC on a netdev",
         .device_api = "vhost-mdev",
         .class_id = MDEV_CLASS_VHOST,
     },
