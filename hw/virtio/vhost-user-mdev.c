@@ -28,7 +28,11 @@
  *  - a frontend that breaks the protocol, or a device that needs a reset
  *    because the frontend's rings are bad, is reported and disconnected.
  *    When a session ends the device is reset and the frontend's memory
- *    released; the next frontend can connect.
+ *    released; the next frontend can connect.  A session blocks
+ *    migration (SET_OWNER until its end).
+ *
+ * 'instance-props' are set on the new instance before it is bound, as
+ * "vdpa dev add" passes a device's config attributes.
  *
  * Everything runs in the main loop's AioContext, under the BQL, as the
  * device ops require.
