@@ -54,7 +54,6 @@
 #include "qom/object_interfaces.h"
 #include "qom/qom-qobject.h"
 #include "standard-headers/linux/virtio_config.h"
-#include "standard-headers/linux/virtio_ids.h"
 #include "standard-headers/linux/virtio_ring.h"
 #include "hw/virtio/virtio-mdev-ops.h"
 #include "vhost-user-mdev-mem.h"
@@ -580,19 +579,6 @@ static int vhost_user_mdev_msg_queue(VhostUserMdev *e, VhostUserMsg *vmsg)
     return idx < e->nvqs ? idx : -1;
 }
 
-/*
- * GET_QUEUE_NUM's answer: the frontends of a network device count queue
- * pairs (QEMU's -netdev vhost-user,queues=N, DPDK), the others
- * virtqueues (vhost-user-blk's num-queues).
- */
-static uint64_t vhost_user_mdev_queue_num(VhostUserMdev *e)
-{
-    if (e->ops->get_device_id(e->mdev) == VIRTIO_ID_NET) {
-        return MAX(e->nvqs / 2, 1);
-    }
-    return e->nvqs;
-}
-
 static int vhost_user_mdev_process_msg(VuDev *dev, VhostUserMsg *vmsg,
                                        int *do_reply)
 {
@@ -643,8 +629,6 @@ static int vhost_user_mdev_process_msg(VuDev *dev, VhostUserMsg *vmsg,
     case VHOST_USER_SET_CONFIG:
         return vhost_user_mdev_config(e, vmsg, do_reply);
     case VHOST_USER_GET_QUEUE_NUM:
-        return vhost_user_mdev_reply_u64(vmsg, vhost_user_mdev_queue_num(e),
-                                         do_reply);
     case VHOST_USER_SET_BACKEND_REQ_FD:
         return false;
     }
