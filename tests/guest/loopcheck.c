@@ -8,7 +8,10 @@
  * order.  Prints one machine-readable line:
  *
  *   LOOPCHECK iface=eth0 sent=N intact=N corrupted=N lost=N reordered=N
- *             duplicate=N bytes=N secs=S fps=F mbps=M
+ *             duplicate=N bytes=N secs=S fps=F mbps=M sockdrops=N
+ *
+ * (sockdrops: frames the packet socket dropped itself, its buffer full;
+ * lost frames with sockdrops=0 never reached the socket).
  *
  * and exits 0 only when every frame came back intact and in order.
  *
@@ -154,6 +157,8 @@ int main(int argc, char **argv)
     unsigned long written_off = 0;
     uint32_t next_in_order = 0;
     double t0, secs;
+    struct tpacket_stats tp = { 0 };
+    socklen_t tpl = sizeof(tp);
     int c, fd, one = 1, cpu = -1;
 
     while ((c = getopt(argc, argv, "i:n:w:m:M:t:s:c:")) != -1) {
@@ -298,13 +303,17 @@ int main(int argc, char **argv)
         }
     }
     secs = now_secs() - t0;
+    /* Frames the socket itself dropped (its receive buffer was full) */
+    if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &tp, &tpl) < 0) {
+        tp.tp_drops = 0;
+    }
 
     printf("LOOPCHECK iface=%s stream=%u sent=%lu intact=%lu corrupted=%lu "
            "lost=%lu reordered=%lu duplicate=%lu bytes=%llu min=%u max=%u "
-           "secs=%.3f fps=%.0f mbps=%.2f\n",
+           "secs=%.3f fps=%.0f mbps=%.2f sockdrops=%u\n",
            o.iface, o.stream, st.sent, st.intact, st.corrupted, st.sent - st.seen,
            st.reordered, st.duplicate, st.bytes, o.min, o.max, secs,
-           st.seen / secs, st.bytes * 8 / secs / 1e6);
+           st.seen / secs, st.bytes * 8 / secs / 1e6, tp.tp_drops);
     fflush(stdout);
     return (st.intact == o.count && st.corrupted == 0 &&
             st.reordered == 0 && st.duplicate == 0) ? 0 : 1;

@@ -1185,9 +1185,6 @@ def all_cases():
         Case('mdev', 'x86_64-q35', 'vhost-user', netdev='vhost-user'),
         Case('mdev', 'aarch64-virt-dt', 'vhost-user-packed', 'packed=on',
              netdev='vhost-user'),
-        # two pairs (the instance's queues=2), a stream on each of two CPUs
-        Case('mdev', 'x86_64-q35', 'vhost-user-mq', 'mq=on,vectors=6',
-             {'lc_mq': 2}, netdev='vhost-user', smp=2),
         Case('mdev', 'aarch64-virt-dt', 'user', netdev='user'),
         Case('mdev', 'x86_64-q35', 'user', netdev='user'),
         # two guests on one link: ping both ways, a file over TCP; ours
