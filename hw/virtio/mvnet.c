@@ -128,7 +128,6 @@ struct MvnetParent {
 };
 
 
-/* The slot of the driver's queue @idx, or -1 when it has no such queue */
 /* Whether the instance has a control queue (class virtio, CTRL_VQ on) */
 static bool mvnet_ctrl_offered(MvnetDevice *n)
 {
@@ -136,6 +135,7 @@ static bool mvnet_ctrl_offered(MvnetDevice *n)
            !n->ctrl_in_frontend;
 }
 
+/* The slot of the driver's queue @idx, or -1 when it has no such queue */
 static int mvnet_slot(MvnetDevice *n, unsigned idx)
 {
     if (idx == mvnet_ctrl_index(n)) {
@@ -530,13 +530,10 @@ static void mvnet_set_vq_num(MdevDevice *mdev, uint16_t idx, uint32_t num)
 }
 
 /*
- * Before the features are negotiated, every index either layout has (one
- * pair and control at 2, or max_pairs pairs and control after them).
- */
-/*
  * What is offered: the switched-on features, control ones only with
- * CTRL_VQ; offloads in loopback or with a netdev that takes virtio-net
- * headers, and with what they need; MQ with more than one pair.
+ * CTRL_VQ (class vhost: none of them but MQ); offloads in loopback or
+ * with a netdev that takes virtio-net headers, and with what they need;
+ * MQ with more than one pair.
  */
 static uint64_t mvnet_offered(MvnetDevice *n)
 {
@@ -559,6 +556,10 @@ static uint64_t mvnet_offered(MvnetDevice *n)
     return mvnet_offload_offerable(f);
 }
 
+/*
+ * Before the features are negotiated, every index either layout has (one
+ * pair and control at 2, or max_pairs pairs and control after them).
+ */
 static uint16_t mvnet_get_vq_num_max(MdevDevice *mdev, uint16_t idx)
 {
     MvnetDevice *n = to_mvnet(mdev);
