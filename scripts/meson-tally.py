@@ -7,8 +7,9 @@ build/qemu/meson-logs/qemu-mdev (.json: one record per meson test;
 .junit.xml: one testcase per TAP subtest).  Every subtest is a case; a
 meson test without subtests is one.  A test that failed although none of
 its subtests did (it crashed, bailed out, timed out or exited non-zero)
-counts one failure more.  Prints the failed cases, then "N passed, N
-failed" on the last line (skipped cases are said before it); exit status 0 iff none failed and
+counts one failure more.  Prints the failed cases, each with the TAP
+diagnostics ("# ..." lines) that follow it in the test's output, so a CI
+summary says why, then "N passed, N failed" on the last line (skipped cases are said before it); exit status 0 iff none failed and
 something passed.
 """
 
@@ -17,6 +18,19 @@ import sys
 import xml.etree.ElementTree as ET
 
 BAD = {'FAIL', 'ERROR', 'TIMEOUT', 'UNEXPECTEDPASS', 'INTERRUPT'}
+
+
+def diagnostics(stdout, name, limit=6):
+    """The "# ..." lines after the "not ok N - NAME" line of STDOUT."""
+    out, lines = [], (stdout or '').splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith('not ok') and line.rstrip().endswith(name):
+            for diag in lines[i + 1:]:
+                if not diag.startswith('#') or len(out) == limit:
+                    break
+                out.append('      ' + diag[:300])
+            break
+    return out
 
 
 def tally(logbase):
@@ -38,6 +52,8 @@ def tally(logbase):
             elif c.find('failure') is not None or c.find('error') is not None:
                 bad += 1
                 lines.append('  not ok %s: %s' % (short, c.get('name')))
+                lines += diagnostics(t.get('stdout'),
+                                     c.get('name').split(' - ', 1)[-1])
             else:
                 passed += 1
         if not cases and t['result'] == 'OK':
