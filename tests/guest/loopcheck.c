@@ -19,13 +19,17 @@
  *                  [-t TIMEOUT_MS] [-s STREAM -c CPU]
  * MAX defaults to the interface MTU + 14 (the Ethernet header).  Several
  * loopchecks run at once with different STREAMs (0..15, in the line as
- * stream=N): each sends its own frames and ignores the others'.  CPU pins
- * it (the NIC then sends from that CPU's transmit queue).
+ * stream=N): each sends its own frames and ignores the others', which a
+ * socket filter drops before they take room in its receive buffer (a
+ * stream whose CPU is busy would otherwise lose its own frames to the
+ * others' and report them lost).  CPU pins it (the NIC then sends from
+ * that CPU's transmit queue).
  */
 #define _GNU_SOURCE
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
@@ -144,6 +148,28 @@ static void usage(void)
     exit(2);
 }
 
+/*
+ * Drop, in the kernel, frames that carry another stream's magic; every
+ * other frame, ours or mangled, reaches the socket (a mangled one counts
+ * as corrupted).
+ */
+static int drop_other_streams(int fd, unsigned stream)
+{
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ETH_HLEN),   /* the magic */
+        BPF_STMT(BPF_ALU | BPF_SUB | BPF_K, LC_MAGIC),
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, LC_STREAMS, 1, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, stream, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffff),          /* keep it */
+        BPF_STMT(BPF_RET | BPF_K, 0),                   /* another's */
+    };
+    struct sock_fprog prog = {
+        .len = sizeof(code) / sizeof(code[0]), .filter = code,
+    };
+
+    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+}
+
 int main(int argc, char **argv)
 {
     struct lc_opts o = {
@@ -188,9 +214,14 @@ int main(int argc, char **argv)
         }
     }
 
-    fd = socket(AF_PACKET, SOCK_RAW, htons(LC_ETHERTYPE));
+    /* Protocol 0: nothing arrives before the filter is in and bind(). */
+    fd = socket(AF_PACKET, SOCK_RAW, 0);
     if (fd < 0) {
         perror("loopcheck: socket");
+        return 2;
+    }
+    if (drop_other_streams(fd, o.stream) < 0) {
+        perror("loopcheck: SO_ATTACH_FILTER");
         return 2;
     }
     snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", o.iface);
