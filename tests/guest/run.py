@@ -1185,6 +1185,8 @@ def all_cases():
         Case('mdev', 'x86_64-q35', 'vhost-user', netdev='vhost-user'),
         Case('mdev', 'aarch64-virt-dt', 'vhost-user-packed', 'packed=on',
              netdev='vhost-user'),
+        Case('mdev', 'x86_64-q35', 'vhost-user-mq', 'mq=on,vectors=6',
+             {'lc_mq': 2}, netdev='vhost-user', smp=2),
         Case('mdev', 'aarch64-virt-dt', 'user', netdev='user'),
         Case('mdev', 'x86_64-q35', 'user', netdev='user'),
         # two guests on one link: ping both ways, a file over TCP; ours
