@@ -327,12 +327,9 @@ static void mvnet_tx_poll(void *opaque)
 }
 
 /*
- * Run up to a burst of pair @p's transmitted frames, then signal.
- * Returns true when the pair has more to do now (run again).
- */
-/*
  * Signal what pair @p's frames filled: its own receive queue, or with RSS
- * in loopback every receive queue that has something pending.
+ * in loopback every ready receive queue (one with nothing filled costs a
+ * check: mvnet_notify signals only what is pending).
  */
 static void mvnet_notify_rx(MvnetDevice *n, unsigned p)
 {
@@ -347,6 +344,10 @@ static void mvnet_notify_rx(MvnetDevice *n, unsigned p)
     }
 }
 
+/*
+ * Run up to a burst of pair @p's transmitted frames, then signal.
+ * Returns true when the pair has more to do now (run again).
+ */
 static bool mvnet_pair_run(MvnetDevice *n, unsigned p)
 {
     MdevVq *tx = &n->vq[mvnet_txq(p)], *rx = &n->vq[mvnet_rxq(p)];
