@@ -9,8 +9,9 @@ meson test without subtests is one.  A test that failed although none of
 its subtests did (it crashed, bailed out, timed out or exited non-zero)
 counts one failure more.  Prints the failed cases, each with the TAP
 diagnostics ("# ..." lines) that follow it in the test's output, so a CI
-summary says why, then "N passed, N failed" on the last line (skipped cases are said before it); exit status 0 iff none failed and
-something passed.
+summary says why, then "N passed, N failed" on the last line (skipped
+cases are said before it); exit status 0 iff none failed and something
+passed.
 """
 
 import json
@@ -20,11 +21,15 @@ import xml.etree.ElementTree as ET
 BAD = {'FAIL', 'ERROR', 'TIMEOUT', 'UNEXPECTEDPASS', 'INTERRUPT'}
 
 
-def diagnostics(stdout, name, limit=6):
-    """The "# ..." lines after the "not ok N - NAME" line of STDOUT."""
+def diagnostics(stdout, case, limit=6):
+    """The "# ..." lines after the "not ok CASE" line of STDOUT (CASE as
+    the junit report names a subtest: "N - name")."""
     out, lines = [], (stdout or '').splitlines()
+    head = 'not ok ' + case
     for i, line in enumerate(lines):
-        if line.startswith('not ok') and line.rstrip().endswith(name):
+        rest = line[len(head):]
+        if line.startswith(head) and (not rest.strip() or
+                                      rest.startswith(' #')):
             for diag in lines[i + 1:]:
                 if not diag.startswith('#') or len(out) == limit:
                     break
@@ -52,8 +57,7 @@ def tally(logbase):
             elif c.find('failure') is not None or c.find('error') is not None:
                 bad += 1
                 lines.append('  not ok %s: %s' % (short, c.get('name')))
-                lines += diagnostics(t.get('stdout'),
-                                     c.get('name').split(' - ', 1)[-1])
+                lines += diagnostics(t.get('stdout'), c.get('name'))
             else:
                 passed += 1
         if not cases and t['result'] == 'OK':
