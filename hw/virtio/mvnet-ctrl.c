@@ -5,9 +5,9 @@
  *
  * Receive modes and MAC tables (the filter lives in mvnet-rx-filter.c),
  * MAC_ADDR_SET, notification coalescing, guest offloads, the queue pairs
- * in use and RSS, the announce acknowledgement.  A malformed or unknown
- * command is answered VIRTIO_NET_ERR; only a ring that cannot be read or
- * written breaks the device.
+ * in use, RSS and the hash report, the announce acknowledgement.  A
+ * malformed or unknown command is answered VIRTIO_NET_ERR; only a ring
+ * that cannot be read or written breaks the device.
  */
 
 #include "qemu/osdep.h"
@@ -103,7 +103,7 @@ static uint8_t mvnet_ctrl_mq(MvnetDevice *n, VringChain *c)
         return VIRTIO_NET_ERR;
     }
     mvnet_set_pairs(n, pairs);
-    n->rss.enabled = false;         /* the driver steers no more */
+    mvnet_rss_reset(&n->rss);       /* no steering, no hashes (as QEMU) */
     trace_mvnet_mq_pairs(mvnet_name(n), pairs);
     return VIRTIO_NET_OK;
 }
@@ -138,6 +138,38 @@ static uint8_t mvnet_ctrl_rss(MvnetDevice *n, VringChain *c, uint64_t len)
     mvnet_set_pairs(n, pairs);
     trace_mvnet_rss(mvnet_name(n), n->rss.hash_types, n->rss.table_len,
                     pairs);
+    return VIRTIO_NET_OK;
+}
+
+/*
+ * VIRTIO_NET_CTRL_MQ_HASH_CONFIG (@len data bytes): the hash types and key
+ * of the hash report, without steering.
+ */
+static uint8_t mvnet_ctrl_hash(MvnetDevice *n, VringChain *c, uint64_t len)
+{
+    Vring *ring = &n->vq[MVNET_CTRL_QUEUE].ring;
+    g_autofree uint8_t *data = NULL;
+    const char *why;
+
+    /* As long as RSS_CONFIG can be: a driver may send that (steer.c) */
+    if (len > sizeof(struct virtio_net_rss_config) +
+              2 * MVNET_RSS_TABLE_MAX + MVNET_RSS_KEY_MAX) {
+        why = "is too long";
+    } else {
+        data = g_malloc(len);
+        if (vring_chain_read(ring, c, sizeof(struct virtio_net_ctrl_hdr),
+                             data, len) != len) {
+            return VIRTIO_NET_ERR;
+        }
+        why = mvnet_hash_config(&n->rss, data, len);
+    }
+    if (why) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: hash configuration %s\n",
+                      mvnet_name(n), why);
+        return VIRTIO_NET_ERR;
+    }
+    trace_mvnet_hash_config(mvnet_name(n), n->rss.hash_types,
+                            n->rss.key_len);
     return VIRTIO_NET_OK;
 }
 
@@ -225,6 +257,10 @@ static uint8_t mvnet_ctrl_command(MvnetDevice *n, VringChain *c)
         if (hdr.cmd == VIRTIO_NET_CTRL_MQ_RSS_CONFIG &&
             mvnet_has(n, VIRTIO_NET_F_RSS)) {
             return mvnet_ctrl_rss(n, c, data_len);
+        }
+        if (hdr.cmd == VIRTIO_NET_CTRL_MQ_HASH_CONFIG &&
+            mvnet_has(n, VIRTIO_NET_F_HASH_REPORT)) {
+            return mvnet_ctrl_hash(n, c, data_len);
         }
         break;
     case VIRTIO_NET_CTRL_ANNOUNCE:

@@ -176,7 +176,8 @@ static ssize_t mvnet_receive(NetClientState *nc, const uint8_t *buf,
     if (!mvnet_rx_filter_accept(&n->rxf, n->mac.a, buf, size)) {
         return whole;                   /* not for us */
     }
-    rq = mvnet_rxq(mvnet_steer(&n->rss, buf, size, n->curr_pairs));
+    rq = mvnet_rxq(mvnet_steer(&n->rss, buf, size, n->curr_pairs,
+                               &n->rx_hash));
     if (!n->vq[rq].ready) {
         n->stats[rq].drops++;           /* a queue the driver left off */
         return whole;

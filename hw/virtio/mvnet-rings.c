@@ -154,9 +154,13 @@ int mvnet_rx_pop(MvnetDevice *n, unsigned rq, uint64_t len,
     return MVNET_FRAME;
 }
 
+#define MVNET_NUM_BUFFERS_AT \
+    offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers)
+
 /*
  * Publish the @nrx receive chains @c that now hold @len bytes (header
- * included): the header's num_buffers, then each chain's used length.
+ * included): the header's num_buffers and, with HASH_REPORT, n->rx_hash,
+ * then each chain's used length.
  */
 int mvnet_rx_push(MvnetDevice *n, unsigned rq, VringChain *c,
                          unsigned nrx, uint64_t len)
@@ -165,13 +169,17 @@ int mvnet_rx_push(MvnetDevice *n, unsigned rq, VringChain *c,
     unsigned hdr_len = mvnet_hdr_len(n);
     uint64_t off = 0;
 
-    if (hdr_len == sizeof(struct virtio_net_hdr_mrg_rxbuf)) {
-        uint8_t nb[2];
+    if (hdr_len > MVNET_NUM_BUFFERS_AT) {
+        /* num_buffers, hash_value, hash_report, padding */
+        uint8_t tail[sizeof(struct virtio_net_hdr_v1_hash) -
+                     MVNET_NUM_BUFFERS_AT] = { };
 
-        stw_le_p(nb, nrx);
-        if (vring_chain_write(&rx->ring, &c[0],
-                              offsetof(struct virtio_net_hdr_mrg_rxbuf,
-                                       num_buffers), nb, 2) != 2) {
+        stw_le_p(tail, nrx);
+        stl_le_p(tail + 2, n->rx_hash.value);
+        stw_le_p(tail + 6, n->rx_hash.report);
+        if (vring_chain_write(&rx->ring, &c[0], MVNET_NUM_BUFFERS_AT, tail,
+                              hdr_len - MVNET_NUM_BUFFERS_AT) !=
+            hdr_len - MVNET_NUM_BUFFERS_AT) {
             mvnet_set_broken(n, rq, VRING_ERR_MEM);
             return MVNET_BROKEN;
         }
@@ -200,12 +208,12 @@ int mvnet_rx_write(MvnetDevice *n, unsigned rq, VringChain *c,
                           const uint8_t *buf, size_t size)
 {
     Vring *ring = &n->vq[rq].ring;
-    struct virtio_net_hdr_mrg_rxbuf hdr = { };
+    struct virtio_net_hdr_v1_hash hdr = { };   /* the rest: mvnet_rx_push */
     unsigned hdr_len = mvnet_hdr_len(n);
     uint64_t off = 0;
 
     if (h) {
-        hdr.hdr = *h;
+        memcpy(&hdr.hdr, h, sizeof(*h));
     }
     if (vring_chain_write(ring, &c[0], 0, &hdr, hdr_len) != hdr_len) {
         return -VRING_ERR_MEM;
@@ -399,16 +407,18 @@ static int mvnet_loop_tso(MvnetDevice *n, unsigned tq, unsigned rq,
 /*
  * The receive slot of a frame pair @p transmitted (@len bytes, header
  * included, in n->tx_chain): the pair's own, or RSS's choice; -1 when the
- * frame cannot be read (the device broke).
+ * frame cannot be read (the device broke).  Sets n->rx_hash.
  */
 static int mvnet_loop_rxq(MvnetDevice *n, unsigned p, uint64_t len)
 {
     unsigned hdr_len = mvnet_hdr_len(n);
     uint64_t want = MIN(len - hdr_len, MVNET_STEER_PEEK);
     uint8_t peek[MVNET_STEER_PEEK];
+    unsigned steered;
     int64_t got;
 
-    if (!n->rss.enabled) {
+    n->rx_hash = (MvnetHash) { 0, VIRTIO_NET_HASH_REPORT_NONE };
+    if (!n->rss.enabled && !mvnet_has(n, VIRTIO_NET_F_HASH_REPORT)) {
         return mvnet_rxq(p);
     }
     got = vring_chain_read(&n->vq[mvnet_txq(p)].ring, &n->tx_chain, hdr_len,
@@ -417,7 +427,8 @@ static int mvnet_loop_rxq(MvnetDevice *n, unsigned p, uint64_t len)
         mvnet_set_broken(n, mvnet_txq(p), got < 0 ? -got : VRING_ERR_MEM);
         return -1;
     }
-    return mvnet_rxq(mvnet_steer(&n->rss, peek, got, n->curr_pairs));
+    steered = mvnet_steer(&n->rss, peek, got, n->curr_pairs, &n->rx_hash);
+    return mvnet_rxq(n->rss.enabled ? steered : p);
 }
 
 /* Move one transmitted frame into receive buffers; returns MVNET_*. */

@@ -89,11 +89,12 @@ static unsigned mvnet_flow_symmetric(const MvnetFlow *f, unsigned pairs)
 }
 
 /*
- * With RSS: the driver's queue for @f (virtio 1.2, 5.1.6.4.3.1: ports
- * only for the enabled TCP or UDP hash type), or -1 when no enabled hash
+ * The hash of @f by @rss's hash types and key (virtio 1.2, 5.1.6.4.3.1:
+ * ports only for an enabled TCP or UDP type), or NONE when no enabled
  * type applies.
  */
-static int mvnet_flow_rss(const MvnetRss *rss, const MvnetFlow *f)
+static void mvnet_flow_hash(const MvnetRss *rss, const MvnetFlow *f,
+                            MvnetHash *h)
 {
     uint32_t ip = f->v6 ? VIRTIO_NET_RSS_HASH_TYPE_IPv6
                         : VIRTIO_NET_RSS_HASH_TYPE_IPv4;
@@ -104,34 +105,43 @@ static int mvnet_flow_rss(const MvnetRss *rss, const MvnetFlow *f)
                                   : VIRTIO_NET_RSS_HASH_TYPE_UDPv4);
     uint8_t key[MVNET_RSS_KEY_MAX];
     net_toeplitz_key tk;
-    uint32_t hash = 0;
 
+    *h = (MvnetHash) { 0, VIRTIO_NET_HASH_REPORT_NONE };
     if (!(rss->hash_types & (ip | l4))) {
-        return -1;
+        return;
     }
     memcpy(key, rss->key, sizeof(key));
     net_toeplitz_key_init(&tk, key);
-    net_toeplitz_add(&hash, (uint8_t *)f->addrs, 2 * f->addr_len, &tk);
+    net_toeplitz_add(&h->value, (uint8_t *)f->addrs, 2 * f->addr_len, &tk);
     if (rss->hash_types & l4) {
-        net_toeplitz_add(&hash, (uint8_t *)f->ports, 4, &tk);
+        net_toeplitz_add(&h->value, (uint8_t *)f->ports, 4, &tk);
+        h->report = f->tcp ? (f->v6 ? VIRTIO_NET_HASH_REPORT_TCPv6
+                                    : VIRTIO_NET_HASH_REPORT_TCPv4)
+                           : (f->v6 ? VIRTIO_NET_HASH_REPORT_UDPv6
+                                    : VIRTIO_NET_HASH_REPORT_UDPv4);
+    } else {
+        h->report = f->v6 ? VIRTIO_NET_HASH_REPORT_IPv6
+                          : VIRTIO_NET_HASH_REPORT_IPv4;
     }
-    return rss->table[hash & (rss->table_len - 1)];
 }
 
 unsigned mvnet_steer(const MvnetRss *rss, const uint8_t *buf, size_t size,
-                     unsigned pairs)
+                     unsigned pairs, MvnetHash *hash)
 {
     MvnetFlow f;
-    int q;
 
+    *hash = (MvnetHash) { 0, VIRTIO_NET_HASH_REPORT_NONE };
+    if ((!rss->hash_types && pairs <= 1) ||
+        !mvnet_flow_parse(&f, buf, size)) {
+        return rss->enabled ? rss->unclassified : 0;
+    }
+    mvnet_flow_hash(rss, &f, hash);
     if (rss->enabled) {
-        q = mvnet_flow_parse(&f, buf, size) ? mvnet_flow_rss(rss, &f) : -1;
-        return q < 0 ? rss->unclassified : q;
+        return hash->report == VIRTIO_NET_HASH_REPORT_NONE
+               ? rss->unclassified : rss->table[hash->value &
+                                                (rss->table_len - 1)];
     }
-    if (pairs <= 1 || !mvnet_flow_parse(&f, buf, size)) {
-        return 0;
-    }
-    return mvnet_flow_symmetric(&f, pairs);
+    return pairs > 1 ? mvnet_flow_symmetric(&f, pairs) : 0;
 }
 
 void mvnet_rss_reset(MvnetRss *rss)
@@ -198,6 +208,51 @@ const char *mvnet_rss_config(MvnetRss *rss, uint16_t *tx_pairs,
     if (*tx_pairs < 1 || *tx_pairs > pairs) {
         return "has max_tx_vq out of range";
     }
+    *rss = r;
+    return NULL;
+}
+
+/*
+ * Where the key length is in HASH_CONFIG's data (@len bytes), or 0 when
+ * the length is wrong.  struct virtio_net_hash_config is le32 hash_types,
+ * 8 reserved bytes, u8 hash_key_length, then the key, nothing more.  Linux
+ * 6.1 (Debian 12) sends RSS_CONFIG's layout instead, with its whole
+ * indirection table (the same bytes for a one-entry table); that is taken
+ * too, the table and max_tx_vq ignored.
+ */
+static size_t mvnet_hash_key_len_at(const uint8_t *data, size_t len)
+{
+    size_t at;
+
+    if (len >= 13 && len == 13 + data[12]) {
+        return 12;
+    }
+    if (len < 8) {
+        return 0;
+    }
+    at = 8 + 2 * ((size_t)lduw_le_p(data + 4) + 1) + 2;
+    return len > at && len == at + 1 + data[at] ? at : 0;
+}
+
+const char *mvnet_hash_config(MvnetRss *rss, const uint8_t *data,
+                              size_t len)
+{
+    size_t at = mvnet_hash_key_len_at(data, len);
+    MvnetRss r;
+
+    if (!at) {
+        return "has a wrong length";
+    }
+    mvnet_rss_reset(&r);
+    r.hash_types = ldl_le_p(data);
+    r.key_len = data[at];
+    if (r.key_len > MVNET_RSS_KEY_MAX) {
+        return "has a key longer than 40 bytes";
+    }
+    if (r.hash_types & ~MVNET_RSS_HASH_TYPES) {
+        return "has hash types not offered";
+    }
+    memcpy(r.key, data + at + 1, r.key_len);
     *rss = r;
     return NULL;
 }

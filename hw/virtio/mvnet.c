@@ -64,7 +64,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(MvnetParent, MVNET_PARENT)
      (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE) | \
      (1ULL << VIRTIO_NET_F_NOTF_COAL) | MVNET_OFFLOAD_FEATURES | \
      (1ULL << VIRTIO_F_NOTIFICATION_DATA) | (1ULL << VIRTIO_NET_F_MQ) | \
-     (1ULL << VIRTIO_NET_F_RSS))
+     (1ULL << VIRTIO_NET_F_RSS) | (1ULL << VIRTIO_NET_F_HASH_REPORT))
 
 /* Features that need VIRTIO_NET_F_CTRL_VQ */
 #define MVNET_CTRL_FEATURES \
@@ -73,7 +73,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(MvnetParent, MVNET_PARENT)
      (1ULL << VIRTIO_NET_F_GUEST_ANNOUNCE) | \
      (1ULL << VIRTIO_NET_F_NOTF_COAL) | \
      (1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) | (1ULL << VIRTIO_NET_F_MQ) | \
-     (1ULL << VIRTIO_NET_F_RSS))
+     (1ULL << VIRTIO_NET_F_RSS) | (1ULL << VIRTIO_NET_F_HASH_REPORT))
 
 /* GUEST_OFFLOADS_SET has not been loaded (migration) */
 #define MVNET_OFFLOADS_UNSET    UINT64_MAX
@@ -121,6 +121,8 @@ static const MdevSwitch mvnet_switches[] = {
       "Offer VIRTIO_F_NOTIFICATION_DATA" },
     { "rss", VIRTIO_NET_F_RSS,
       "Offer VIRTIO_NET_F_RSS (needs ctrl-vq and queues above 1)" },
+    { "hash-report", VIRTIO_NET_F_HASH_REPORT,
+      "Offer VIRTIO_NET_F_HASH_REPORT (needs ctrl-vq)" },
 };
 
 struct MvnetParent {
@@ -772,10 +774,11 @@ static void mvnet_set_status(MdevDevice *mdev, uint8_t status)
     }
 }
 
-/* The RSS fields only when RSS is offered, as in virtio-net */
+/* The RSS fields only when RSS or the hash report is offered (5.1.4) */
 static uint32_t mvnet_get_config_size(MdevDevice *mdev)
 {
-    return mvnet_offered(to_mvnet(mdev)) & (1ULL << VIRTIO_NET_F_RSS)
+    return mvnet_offered(to_mvnet(mdev)) &
+           ((1ULL << VIRTIO_NET_F_RSS) | (1ULL << VIRTIO_NET_F_HASH_REPORT))
            ? MVNET_CONFIG_SIZE_RSS : MVNET_CONFIG_SIZE;
 }
 
@@ -885,8 +888,10 @@ static int mvnet_post_load(void *opaque, int version_id)
         mvnet_reset(MDEV_DEVICE(n));
         return -EINVAL;
     }
-    if (n->rss.enabled && (!mvnet_has(n, VIRTIO_NET_F_RSS) ||
-                           !mvnet_rss_valid(&n->rss, mvnet_pairs(n)))) {
+    if ((n->rss.enabled || n->rss.hash_types) &&
+        (!mvnet_rss_valid(&n->rss, mvnet_pairs(n)) ||
+         !mvnet_has(n, n->rss.enabled ? VIRTIO_NET_F_RSS
+                                      : VIRTIO_NET_F_HASH_REPORT))) {
         error_report("%s: the RSS configuration in the migration stream is "
                      "not valid here", n->name);
         mvnet_reset(MDEV_DEVICE(n));
@@ -1100,10 +1105,13 @@ static bool mvnet_rss_needed(void *opaque)
 {
     MvnetDevice *n = opaque;
 
-    return n->rss.enabled;
+    return n->rss.enabled || n->rss.hash_types;
 }
 
-/* Receive steering (VIRTIO_NET_CTRL_MQ_RSS_CONFIG), checked by post_load */
+/*
+ * Receive steering and hash report (VIRTIO_NET_CTRL_MQ_RSS_CONFIG or
+ * _HASH_CONFIG), checked by post_load
+ */
 static const VMStateDescription vmstate_mvnet_rss_sub = {
     .name = "mvnet/rss",
     .version_id = 1,
@@ -1648,6 +1656,7 @@ static const VirtioMdevProp mvnet_form_props[] = {
                                   "NOTIFICATION_DATA", true),
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("rss", "Offer RSS (with queues above 1)",
                                   true),
+    VIRTIO_MDEV_PROP_BOOL_DEFAULT("hash-report", "Offer HASH_REPORT", true),
     VIRTIO_MDEV_PROP_BOOL_DEFAULT("adaptive-coal", "Moderate interrupts "
                                   "where that batches frames", true),
     { }

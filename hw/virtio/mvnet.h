@@ -104,7 +104,8 @@ struct MvnetDevice {
     bool broken;
     MACAddr mac;                /* in the config space; the driver may set it */
     uint16_t curr_pairs;        /* in use: 1, or MQ_VQ_PAIRS_SET's */
-    MvnetRss rss;               /* MQ_RSS_CONFIG's receive steering */
+    MvnetRss rss;               /* MQ_RSS/HASH_CONFIG: steering, hashes */
+    MvnetHash rx_hash;          /* the hash report of the frame received */
     unsigned wait_rq;           /* the receive slot a frame waits for */
     MdevVq vq[MVNET_SLOTS];
     MvnetStats stats[MVNET_SLOTS];
@@ -196,8 +197,12 @@ static inline unsigned mvnet_index(MvnetDevice *n, unsigned s)
     return s < MVNET_CTRL_QUEUE ? s : s - 1;
 }
 
+/* The header before each frame, both ways (virtio 1.2, 5.1.6) */
 static inline unsigned mvnet_hdr_len(MvnetDevice *n)
 {
+    if (mvnet_has(n, VIRTIO_NET_F_HASH_REPORT)) {
+        return sizeof(struct virtio_net_hdr_v1_hash);
+    }
     return (n->features & ((1ULL << VIRTIO_F_VERSION_1) |
                            (1ULL << VIRTIO_NET_F_MRG_RXBUF)))
            ? sizeof(struct virtio_net_hdr_mrg_rxbuf)
