@@ -3559,6 +3559,195 @@ static void test_mq_rss_migrate(void)
                         "the migration stream is not valid here");
 }
 
+/*
+ * VIRTIO_NET_F_HASH_REPORT: each received frame's header (20 bytes, both
+ * ways) carries its hash by the key and hash types of HASH_CONFIG (or
+ * RSS_CONFIG) and what the hash covered.
+ */
+#define HASH_HDR_LEN    20      /* virtio_net_hdr_v1_hash */
+#define HASH_FEATURES   (BASE_FEATURES | F(VIRTIO_NET_F_CTRL_VQ) | \
+                         F(VIRTIO_NET_F_HASH_REPORT))
+
+/* VIRTIO_NET_CTRL_MQ_HASH_CONFIG of @types with @key_len bytes of rss_key */
+static uint8_t hash_config(Dev *d, TQueue *cq, uint32_t types,
+                           unsigned key_len, size_t extra)
+{
+    uint8_t data[13 + 64] = { };
+
+    stl_le_p(data, types);
+    stw_le_p(data + 10, 1);         /* reserved: a driver's max_tx_vq */
+    data[12] = key_len;
+    memset(data + 13, 0x5a, key_len);
+    memcpy(data + 13, rss_key, MIN(key_len, sizeof(rss_key)));
+    return ctrl_cmd(d, cq, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_HASH_CONFIG,
+                    data, 13 + key_len + extra);
+}
+
+/*
+ * The same in RSS_CONFIG's layout with a table of 128 entries, as Linux
+ * 6.1 sends it when RSS is not negotiated.
+ */
+static uint8_t hash_config_rss_layout(Dev *d, TQueue *cq, uint32_t types)
+{
+    uint8_t data[8 + 2 * 128 + 3 + 40] = { };
+    size_t tail = 8 + 2 * 128;
+
+    stl_le_p(data, types);
+    stw_le_p(data + 4, 127);
+    stw_le_p(data + tail, 1);
+    data[tail + 2] = 40;
+    memcpy(data + tail + 3, rss_key, 40);
+    return ctrl_cmd(d, cq, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_HASH_CONFIG,
+                    data, sizeof(data));
+}
+
+/*
+ * Loop the frame @f (@len bytes) on a device started with HASH_FEATURES;
+ * check it arrived intact in one buffer and return its hash report.
+ */
+static uint16_t hash_bounce(Dev *d, const uint8_t *f, size_t len,
+                            uint32_t *value)
+{
+    uint64_t tx = dev_alloc(d, HASH_HDR_LEN + len);
+    uint16_t slot = d->tx.avail_idx % QSZ;
+    uint8_t got[HASH_HDR_LEN + 2048];
+    uint64_t rx = post_rx(d, d->rx.avail_idx % QSZ, sizeof(got));
+    uint32_t id, used_len;
+
+    kick(d, &d->rx);
+    /* The driver's hash fields are not the device's to copy. */
+    qtest_memset(d->qts, tx, 0xee, HASH_HDR_LEN);
+    qtest_memset(d->qts, tx, 0, 10);
+    qtest_memwrite(d->qts, tx + HASH_HDR_LEN, f, len);
+    put_desc(d, &d->tx, slot, tx, HASH_HDR_LEN + len, 0, 0);
+    avail_push(d, &d->tx, slot);
+    kick(d, &d->tx);
+    g_assert_true(wait_used(d, &d->rx, d->rx.used_seen + 1));
+    used_elem(d, &d->rx, d->rx.used_seen++, &id, &used_len);
+    g_assert_cmpuint(used_len, ==, HASH_HDR_LEN + len);
+    qtest_memread(d->qts, rx, got, HASH_HDR_LEN + len);
+    g_assert_cmpmem(got + HASH_HDR_LEN, len, f, len);
+    g_assert_cmpuint(lduw_le_p(got + 10), ==, 1);       /* num_buffers */
+    g_assert_cmpuint(lduw_le_p(got + 18), ==, 0);       /* padding */
+    *value = ldl_le_p(got + 12);
+    return lduw_le_p(got + 16);
+}
+
+/* The Toeplitz vector of test_mq_rss in an IPv4/UDP frame */
+static size_t hash_vector_frame(uint8_t *f)
+{
+    static const uint8_t addrs[8] = { 66, 9, 149, 187, 161, 142, 100, 80 };
+    size_t len = rss_udp_frame(f, 3);
+
+    memcpy(f + 14 + 12, addrs, sizeof(addrs));
+    stw_be_p(f + UDP_AT, 2794);
+    stw_be_p(f + UDP_AT + 2, 1766);
+    return len;
+}
+
+static void test_hash_report_on(const char *netdev_args, bool migrate)
+{
+    g_autofree char *dev = g_strdup_printf(
+        "-device virtio-mdev-net,id=n0%s", netdev_args ? ",netdev=s0" : "");
+    g_autofree char *args = g_strdup_printf("-m 64 %s %s",
+                                            netdev_args ?: "", dev);
+    QTestState *qts = start(args);
+    uint8_t f[UDP_AT + UDP_LEN];
+    uint32_t value;
+    TQueue cq;
+    Dev d;
+
+    dev_init(&d, qts, "/machine/peripheral/n0");
+    g_assert_cmphex(device_features(&d) & F(VIRTIO_NET_F_HASH_REPORT), ==,
+                    F(VIRTIO_NET_F_HASH_REPORT));
+    /* One pair, no RSS: the key size and hash types are still there. */
+    g_assert_cmphex(device_features(&d) & F(VIRTIO_NET_F_RSS), ==, 0);
+    g_assert_cmpuint(qtest_readb(qts, d.base + VIRTIO_MMIO_CONFIG + 17), ==,
+                     40);
+    g_assert_cmphex(qtest_readl(qts, d.base + VIRTIO_MMIO_CONFIG + 20), ==,
+                    0x3f);
+    /* The hash report needs the control queue. */
+    g_assert_cmphex(dev_negotiate(&d, BASE_FEATURES |
+                                  F(VIRTIO_NET_F_HASH_REPORT)) &
+                    VIRTIO_CONFIG_S_FEATURES_OK, ==, 0);
+    dev_start(&d, HASH_FEATURES);
+    queue_setup(&d, &cq, 2);
+
+    /* No configuration yet: NONE. */
+    g_assert_cmpuint(hash_bounce(&d, f, hash_vector_frame(f), &value), ==,
+                     VIRTIO_NET_HASH_REPORT_NONE);
+    g_assert_cmphex(value, ==, 0);
+
+    /* Refused: key too long, a type not offered, trailing bytes. */
+    g_assert_cmpuint(hash_config(&d, &cq, RSS_TYPES, 41, 0), ==,
+                     VIRTIO_NET_ERR);
+    g_assert_cmpuint(hash_config(&d, &cq, VIRTIO_NET_RSS_HASH_TYPE_IP_EX, 40,
+                                 0), ==, VIRTIO_NET_ERR);
+    g_assert_cmpuint(hash_config(&d, &cq, RSS_TYPES, 40, 1), ==,
+                     VIRTIO_NET_ERR);
+    g_assert_cmpuint(rd(&d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
+                     ==, 0);
+
+    /* Addresses and ports: the specification's verification value. */
+    g_assert_cmpuint(hash_config_rss_layout(&d, &cq, RSS_TYPES), ==,
+                     VIRTIO_NET_OK);
+    if (migrate) {
+        d.qts = qts = migrate_to_new(qts, dev, NULL);
+    }
+    g_assert_cmpuint(hash_bounce(&d, f, hash_vector_frame(f), &value), ==,
+                     VIRTIO_NET_HASH_REPORT_UDPv4);
+    g_assert_cmphex(value, ==, 0x51ccc178);
+    for (unsigned seed = 0; seed < 4; seed++) {
+        uint8_t in[12];
+        size_t len = rss_udp_frame(f, seed);
+
+        memcpy(in, f + 14 + 12, 8);
+        memcpy(in + 8, f + UDP_AT, 4);
+        g_assert_cmpuint(hash_bounce(&d, f, len, &value), ==,
+                         VIRTIO_NET_HASH_REPORT_UDPv4);
+        g_assert_cmphex(value, ==, toeplitz(in, sizeof(in)));
+    }
+    /* Not IP: NONE. */
+    frame_fill(f, 100, 1);
+    g_assert_cmpuint(hash_bounce(&d, f, 100, &value), ==,
+                     VIRTIO_NET_HASH_REPORT_NONE);
+    g_assert_cmphex(value, ==, 0);
+
+    /* Addresses only (the specification's layout). */
+    g_assert_cmpuint(hash_config(&d, &cq, VIRTIO_NET_RSS_HASH_TYPE_IPv4, 40,
+                                 0), ==, VIRTIO_NET_OK);
+    g_assert_cmpuint(hash_bounce(&d, f, hash_vector_frame(f), &value), ==,
+                     VIRTIO_NET_HASH_REPORT_IPv4);
+    g_assert_cmphex(value, ==, 0x323e8fc2);
+
+    /* Hash types 0: off again. */
+    g_assert_cmpuint(hash_config(&d, &cq, 0, 0, 0), ==, VIRTIO_NET_OK);
+    g_assert_cmpuint(hash_bounce(&d, f, hash_vector_frame(f), &value), ==,
+                     VIRTIO_NET_HASH_REPORT_NONE);
+    qtest_quit(qts);
+}
+
+static void test_hash_report(void)
+{
+    test_hash_report_on(NULL, false);
+}
+
+static void test_hash_report_migrate(void)
+{
+    test_hash_report_on(NULL, true);
+}
+
+/* Frames from a netdev (a UDP socket looped to itself) get theirs too. */
+static void test_hash_report_netdev(void)
+{
+    int port = free_udp_port();
+    g_autofree char *netdev = g_strdup_printf(
+        "-netdev socket,id=s0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d",
+        port, port);
+
+    test_hash_report_on(netdev, false);
+}
+
 /* ---- offloads through a tap device ---- */
 
 #define TAP_IF          "qmtap0"
@@ -4291,6 +4480,9 @@ static void add_machine_tests(const char *m)
         { "mq/migrate-refused", test_mq_migrate_refused },
         { "mq/rss", test_mq_rss },
         { "mq/rss-migrate", test_mq_rss_migrate },
+        { "hash-report", test_hash_report },
+        { "hash-report/migrate", test_hash_report_migrate },
+        { "hash-report/netdev", test_hash_report_netdev },
         { "notification-data", test_notification_data },
         { "announce-migrated", test_announce_migrated },
         { "netdev-backpressure", test_netdev_backpressure },
