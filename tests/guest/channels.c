@@ -12,6 +12,7 @@
  *   GUEST-CHANNELS iface=eth0 combined=N max=M
  *   GUEST-QSTATS iface=eth0 rx_queue_0_packets=N tx_queue_0_packets=N ...
  *   GUEST-RSS iface=eth0 queue=Q port=P frames=N rx0=+A rx1=+B
+ *   GUEST-HASH iface=eth0 port=P hash=0xH frames=N seen=A hashed=B
  *
  * and exits 0; on an error prints "GUEST-ERROR channels: ..." and exits 1.
  * -R COUNT sets the RSS key of Microsoft's RSS verification suite and an
@@ -20,17 +21,26 @@
  * sends COUNT frames of that flow to the interface's own address (the
  * NIC loops them back) and reports how much each receive queue's counter
  * grew (the runner checks the flow's queue took them all).
+ * -H COUNT sets the same key, sends COUNT frames of one UDP flow the same
+ * way and counts the flow's frames that came back (seen) and those of
+ * them whose skb->hash, as the driver took it from the device's hash
+ * report, is the flow's Toeplitz hash (hashed: a socket filter compares
+ * them in the kernel, SKF_AD_RXHASH).  The runner checks both are COUNT;
+ * the interface's rx-hashing feature must be on (features).
  *
- * Usage: channels IFACE COMBINED | channels IFACE -S | channels IFACE -R N
+ * Usage: channels IFACE COMBINED | channels IFACE -S |
+ *        channels IFACE -R N | channels IFACE -H N
  */
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/ethtool.h>
+#include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -190,6 +200,25 @@ static int set_rss(uint32_t *size)
     return 0;
 }
 
+/* Set only the key (a driver without RSS has no table). */
+static int set_key(void)
+{
+    struct ethtool_rxfh *set = calloc(1, sizeof(*set) + sizeof(rss_key));
+
+    if (!set) {
+        return fail("memory");
+    }
+    set->cmd = ETHTOOL_SRSSH;
+    set->indir_size = ETH_RXFH_INDIR_NO_CHANGE;
+    set->key_size = sizeof(rss_key);
+    memcpy((uint8_t *)set->rss_config, rss_key, sizeof(rss_key));
+    if (eth_ioctl(set) < 0) {
+        return fail("rss key set");
+    }
+    free(set);
+    return 0;
+}
+
 /* An IPv4/UDP frame to ourselves from 10.0.0.1:@port to 10.0.0.2:9. */
 static size_t udp_frame(uint8_t *f, const uint8_t *mac, uint16_t port)
 {
@@ -291,13 +320,111 @@ static int check_rss(unsigned count)
     return 0;
 }
 
+/*
+ * A packet socket on the interface for IPv4 frames, its MAC in @mac; with
+ * @hash, a filter keeps only frames whose skb->hash is *@hash.  The filter
+ * is in before bind(), so nothing arrives unfiltered.
+ */
+static int flow_socket(uint8_t *mac, const uint32_t *hash)
+{
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_RXHASH),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hash ? *hash : 0, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+    };
+    struct sock_fprog prog = { .len = 4, .filter = code };
+    struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+                               .sll_protocol = htons(ETH_P_IP) };
+    struct ifreq ifr = { 0 };
+    int s = socket(AF_PACKET, SOCK_RAW, 0);
+
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
+    if (s < 0 || ioctl(s, SIOCGIFINDEX, &ifr) < 0) {
+        return -1;
+    }
+    sll.sll_ifindex = ifr.ifr_ifindex;
+    if ((hash && setsockopt(s, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+                            sizeof(prog)) < 0) ||
+        ioctl(s, SIOCGIFHWADDR, &ifr) < 0 ||
+        bind(s, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+        close(s);
+        return -1;
+    }
+    memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+    return s;
+}
+
+/* Count the frames of UDP source port @port that came in on @s. */
+static unsigned drain_flow(int s, uint16_t port)
+{
+    struct sockaddr_ll from;
+    socklen_t fl = sizeof(from);
+    unsigned n = 0;
+    uint8_t f[2048];
+    ssize_t len;
+
+    while ((len = recvfrom(s, f, sizeof(f), MSG_DONTWAIT,
+                           (struct sockaddr *)&from, &fl)) >= 0) {
+        n += from.sll_pkttype != PACKET_OUTGOING && len >= 60 &&
+             f[23] == 17 && (f[34] << 8 | f[35]) == port;
+        fl = sizeof(from);
+    }
+    return n;
+}
+
+static int check_hash(unsigned count)
+{
+    const uint16_t port = 4321;
+    uint8_t in[12] = { 10, 0, 0, 1, 10, 0, 0, 2, port >> 8, port & 0xff,
+                       0, 9 };
+    uint32_t hash = toeplitz(in, sizeof(in));
+    unsigned seen = 0, hashed = 0;
+    uint8_t f[60], mac[ETH_ALEN];
+    int plain, filtered;
+
+    if (set_key()) {
+        return 1;
+    }
+    plain = flow_socket(mac, NULL);
+    filtered = flow_socket(mac, &hash);
+    if (plain < 0 || filtered < 0) {
+        return fail("packet socket");
+    }
+    udp_frame(f, mac, port);
+    for (unsigned i = 0; i < count; i++) {
+        while (send(plain, f, sizeof(f), 0) != sizeof(f)) {
+            if (errno != ENOBUFS && errno != EAGAIN) {
+                return fail("send");
+            }
+            usleep(1000);
+            seen += drain_flow(plain, port);
+            hashed += drain_flow(filtered, port);
+        }
+        seen += drain_flow(plain, port);
+        hashed += drain_flow(filtered, port);
+    }
+    for (unsigned tries = 0; tries < 100 && seen < count; tries++) {
+        usleep(20000);
+        seen += drain_flow(plain, port);
+        hashed += drain_flow(filtered, port);
+    }
+    hashed += drain_flow(filtered, port);
+    printf("GUEST-HASH iface=%s port=%u hash=0x%08x frames=%u seen=%u "
+           "hashed=%u\n", iface, port, hash, count, seen, hashed);
+    close(plain);
+    close(filtered);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t unused[1];
 
-    if (argc != 3 && !(argc == 4 && !strcmp(argv[2], "-R"))) {
+    if (argc != 3 && !(argc == 4 && (!strcmp(argv[2], "-R") ||
+                                      !strcmp(argv[2], "-H")))) {
         fprintf(stderr, "usage: channels IFACE COMBINED | channels IFACE "
-                "-S | channels IFACE -R COUNT\n");
+                "-S | channels IFACE -R COUNT | channels IFACE -H COUNT\n");
         return 2;
     }
     iface = argv[1];
@@ -306,7 +433,8 @@ int main(int argc, char **argv)
         return fail("socket");
     }
     if (argc == 4) {
-        return check_rss(strtoul(argv[3], NULL, 0));
+        return argv[2][1] == 'R' ? check_rss(strtoul(argv[3], NULL, 0))
+                                 : check_hash(strtoul(argv[3], NULL, 0));
     }
     return strcmp(argv[2], "-S") ? set_channels(strtoul(argv[2], NULL, 0))
                                  : read_stats(true, unused, 0);

@@ -587,6 +587,19 @@ def check_rss(case, lines):
     return errors
 
 
+def check_hash(case, res):
+    """What is wrong with a hash report case (lc_hash=N): the guest sent N
+    frames of a UDP flow; all must have come back, each with the flow's
+    Toeplitz hash under the guest's key in its skb (the device's report)."""
+    count = case.guest_opts['lc_hash']
+    if not res:
+        return ['no hash report result']
+    kv = parse_kv(res)
+    if kv.get('seen') != str(count) or kv.get('hashed') != str(count):
+        return ['hash report: ' + res]
+    return []
+
+
 def check_offload(case, res):
     """What is wrong with offloadcheck's result (lc_offload)."""
     if not res:
@@ -932,6 +945,8 @@ def _run_case(case, args, echo=None, hook=None, tapnet=None):
         errors += check_mq(case, lines, count)
     if case.net and 'lc_rss' in case.guest_opts:
         errors += check_rss(case, lines)
+    if case.net and 'lc_hash' in case.guest_opts:
+        errors += check_hash(case, first('GUEST-HASH'))
     if case.net and 'lc_offload' in case.guest_opts:
         errors += check_offload(case, first('OFFLOADCHECK'))
     if case.net and 'lc_features' in case.guest_opts:
@@ -1162,8 +1177,10 @@ def all_cases():
         Case('mdev', 'x86_64-microvm', 'tso-segments',
              guest_opts={'lc_offload': 'segments',
                          'lc_features': 'rx-gro-hw=off,rx-gro=off'}),
-        # a network backend (netdev=): frames loop through QEMU's net layer
-        Case('mdev', 'aarch64-virt-dt', 'netdev', netdev=True),
+        # a network backend (netdev=): frames loop through QEMU's net
+        # layer, each with its hash reported (HASH_CONFIG, no RSS)
+        Case('mdev', 'aarch64-virt-dt', 'netdev', guest_opts={'lc_hash': 100},
+             netdev=True),
         Case('mdev', 'x86_64-q35', 'netdev', netdev=True),
         Case('mdev', 'x86_64-microvm', 'netdev-split', 'packed=off',
              netdev=True),
@@ -1175,9 +1192,10 @@ def all_cases():
         Case('mdev', 'x86_64-q35', 'mq', 'queues=2', {'lc_mq': 2}, smp=2),
         Case('mdev', 'aarch64-virt-dt', 'mq', 'queues=2', {'lc_mq': 2},
              smp=2),
-        # RSS: flows the guest's key and table map to each queue
-        Case('mdev', 'x86_64-q35', 'mq-rss', 'queues=2', {'lc_rss': 200},
-             smp=2),
+        # RSS: flows the guest's key and table map to each queue, and
+        # each frame's hash reported (HASH_REPORT, with RSS_CONFIG)
+        Case('mdev', 'x86_64-q35', 'mq-rss', 'queues=2',
+             {'lc_rss': 200, 'lc_hash': 100}, smp=2),
         Case('mdev', 'aarch64-virt-dt', 'mq-rss', 'queues=2',
              {'lc_rss': 200}, smp=2),
         # user networking: a DHCP lease, then a file over HTTP from the host
