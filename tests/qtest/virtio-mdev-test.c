@@ -3732,9 +3732,56 @@ static void test_hash_report(void)
     test_hash_report_on(NULL, false);
 }
 
+/* The control queue of a started @d, and a hash configuration. */
+static void hash_prep(Dev *d)
+{
+    TQueue cq;
+
+    queue_setup(d, &cq, 2);
+    g_assert_cmpuint(hash_config(d, &cq, RSS_TYPES, 40, 0), ==,
+                     VIRTIO_NET_OK);
+}
+
+/* In the RSS subsection (see edit_rss_queue): enabled, or a hash type. */
+static void edit_rss_field(uint8_t *buf, size_t len, bool steer)
+{
+    static const char name[] = "mvnet/rss";
+    uint8_t *p = memmem(buf, len, name, strlen(name));
+
+    g_assert_nonnull(p);
+    p += strlen(name) + 4;
+    g_assert_cmpuint(p[0], ==, 0);
+    g_assert_cmphex(ldl_be_p(p + 1), ==, RSS_TYPES);
+    if (steer) {
+        p[0] = 1;
+    } else {
+        stl_be_p(p + 1, RSS_TYPES | VIRTIO_NET_RSS_HASH_TYPE_IP_EX);
+    }
+}
+
+static void edit_hash_steer(uint8_t *buf, size_t len, Dev *d)
+{
+    edit_rss_field(buf, len, true);
+}
+
+static void edit_hash_type(uint8_t *buf, size_t len, Dev *d)
+{
+    edit_rss_field(buf, len, false);
+}
+
+/*
+ * The configuration migrates; a stream that turns steering on without
+ * RSS negotiated, or names a hash type not offered, is refused.
+ */
 static void test_hash_report_migrate(void)
 {
     test_hash_report_on(NULL, true);
+    migrate_crafted_dev("-device virtio-mdev-net,id=n0", HASH_FEATURES, 3,
+                        hash_prep, edit_hash_steer, "the RSS configuration "
+                        "in the migration stream is not valid here");
+    migrate_crafted_dev("-device virtio-mdev-net,id=n0", HASH_FEATURES, 3,
+                        hash_prep, edit_hash_type, "the RSS configuration "
+                        "in the migration stream is not valid here");
 }
 
 /* Frames from a netdev (a UDP socket looped to itself) get theirs too. */
