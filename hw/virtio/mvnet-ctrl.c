@@ -103,7 +103,12 @@ static uint8_t mvnet_ctrl_mq(MvnetDevice *n, VringChain *c)
         return VIRTIO_NET_ERR;
     }
     mvnet_set_pairs(n, pairs);
-    mvnet_rss_reset(&n->rss);       /* no steering, no hashes (as QEMU) */
+    /*
+     * The driver steers no more.  Its hash types and key stay for the hash
+     * report: Linux 6.1 without RSS sends HASH_CONFIG at probe, then this
+     * for "ethtool -L".
+     */
+    n->rss.enabled = false;
     trace_mvnet_mq_pairs(mvnet_name(n), pairs);
     return VIRTIO_NET_OK;
 }

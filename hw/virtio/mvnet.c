@@ -890,8 +890,9 @@ static int mvnet_post_load(void *opaque, int version_id)
     }
     if ((n->rss.enabled || n->rss.hash_types) &&
         (!mvnet_rss_valid(&n->rss, mvnet_pairs(n)) ||
-         !mvnet_has(n, n->rss.enabled ? VIRTIO_NET_F_RSS
-                                      : VIRTIO_NET_F_HASH_REPORT))) {
+         (n->rss.enabled && !mvnet_has(n, VIRTIO_NET_F_RSS)) ||
+         !(n->features & ((1ULL << VIRTIO_NET_F_RSS) |
+                          (1ULL << VIRTIO_NET_F_HASH_REPORT))))) {
         error_report("%s: the RSS configuration in the migration stream is "
                      "not valid here", n->name);
         mvnet_reset(MDEV_DEVICE(n));

@@ -3732,6 +3732,28 @@ static void test_hash_report(void)
     test_hash_report_on(NULL, false);
 }
 
+/*
+ * Two pairs without RSS: VQ_PAIRS_SET (which Linux 6.1 sends after its
+ * HASH_CONFIG) keeps the hash report.
+ */
+static void test_hash_report_pairs(void)
+{
+    QTestState *qts = start("-device virtio-mdev-net,id=n0,queues=2,"
+                            "rss=off");
+    uint8_t f[UDP_AT + UDP_LEN];
+    uint32_t value;
+    MqDev m;
+
+    mq_start_with(&m, qts, MQ_FEATURES | F(VIRTIO_NET_F_HASH_REPORT));
+    g_assert_cmpuint(hash_config(&m.d, &m.cq, RSS_TYPES, 40, 0), ==,
+                     VIRTIO_NET_OK);
+    g_assert_cmpuint(mq_pairs_set(&m, 2, 2), ==, VIRTIO_NET_OK);
+    g_assert_cmpuint(hash_bounce(&m.d, f, hash_vector_frame(f), &value), ==,
+                     VIRTIO_NET_HASH_REPORT_UDPv4);
+    g_assert_cmphex(value, ==, 0x51ccc178);
+    qtest_quit(qts);
+}
+
 /* The control queue of a started @d, and a hash configuration. */
 static void hash_prep(Dev *d)
 {
@@ -4530,6 +4552,7 @@ static void add_machine_tests(const char *m)
         { "hash-report", test_hash_report },
         { "hash-report/migrate", test_hash_report_migrate },
         { "hash-report/netdev", test_hash_report_netdev },
+        { "hash-report/pairs-set", test_hash_report_pairs },
         { "notification-data", test_notification_data },
         { "announce-migrated", test_announce_migrated },
         { "netdev-backpressure", test_netdev_backpressure },
