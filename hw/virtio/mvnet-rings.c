@@ -418,8 +418,9 @@ static int mvnet_loop_rxq(MvnetDevice *n, unsigned p, uint64_t len)
     int64_t got;
 
     n->rx_hash = (MvnetHash) { 0, VIRTIO_NET_HASH_REPORT_NONE };
-    if (!n->rss.enabled && !mvnet_has(n, VIRTIO_NET_F_HASH_REPORT)) {
-        return mvnet_rxq(p);
+    if (!n->rss.enabled &&
+        !(n->rss.hash_types && mvnet_has(n, VIRTIO_NET_F_HASH_REPORT))) {
+        return mvnet_rxq(p);            /* nothing to hash the frame for */
     }
     got = vring_chain_read(&n->vq[mvnet_txq(p)].ring, &n->tx_chain, hdr_len,
                            peek, want);
