@@ -57,44 +57,6 @@ int vring_fail(Vring *vr, VringError err)
     return -err;
 }
 
-bool vring_ld16(Vring *vr, uint64_t addr, uint16_t *val)
-{
-    return vr->mem->ld16(vr->mem_opaque, addr, val);
-}
-
-bool vring_st16(Vring *vr, uint64_t addr, uint16_t val)
-{
-    return vr->mem->st16(vr->mem_opaque, addr, val);
-}
-
-bool vring_area_ok(uint64_t addr, uint64_t len, uint64_t align)
-{
-    return !(addr & (align - 1)) && addr + len > addr;
-}
-
-bool vring_read_desc(Vring *vr, uint64_t table, unsigned i, bool packed,
-                     VringDesc *d)
-{
-    uint8_t b[VRING_DESC_SIZE];
-
-    if (!vr->mem->read(vr->mem_opaque, table + (uint64_t)i * VRING_DESC_SIZE,
-                       b, sizeof(b))) {
-        return false;
-    }
-    d->addr = ldq_le_p(b);
-    d->len = ldl_le_p(b + 8);
-    if (packed) {                       /* id, flags */
-        d->id = lduw_le_p(b + 12);
-        d->flags = lduw_le_p(b + 14);
-        d->next = 0;
-    } else {                            /* flags, next */
-        d->flags = lduw_le_p(b + 12);
-        d->next = lduw_le_p(b + 14);
-        d->id = 0;
-    }
-    return true;
-}
-
 void vring_init_mem(Vring *vr, const VringMemOps *mem, void *mem_opaque)
 {
     memset(vr, 0, sizeof(*vr));
@@ -168,56 +130,6 @@ void vring_chain_free(VringChain *chain)
     chain->cap = 0;
 }
 
-/*
- * Buffers are appended in chain order: since a readable buffer after a
- * writable one is refused, that puts the out list first, then the in list.
- */
-void vring_chain_begin(VringChain *chain)
-{
-    chain->nout = chain->nin = 0;
-    chain->out_len = chain->in_len = 0;
-}
-
-int vring_chain_add(Vring *vr, VringChain *chain, const VringDesc *d)
-{
-    unsigned n = chain->nout + chain->nin;
-    VringBuf *b;
-
-    if (d->flags & VRING_DESC_F_INDIRECT) {
-        /* The only place the "one level of indirection" rule is coded. */
-        return vring_fail(vr, VRING_ERR_INDIRECT_NESTED);
-    }
-    if (d->len == 0) {
-        return vring_fail(vr, VRING_ERR_ZERO_LEN);
-    }
-    if (!vring_area_ok(d->addr, d->len, 1)) {
-        return vring_fail(vr, VRING_ERR_MEM);
-    }
-    if (n >= vr->cfg.num || n >= chain->cap) {
-        return vring_fail(vr, VRING_ERR_CHAIN_TOO_LONG);
-    }
-    if (d->flags & VRING_DESC_F_WRITE) {
-        if (chain->in_len + d->len > VRING_MAX_CHAIN_LEN) {
-            return vring_fail(vr, VRING_ERR_CHAIN_LEN);
-        }
-        chain->nin++;
-        chain->in_len += d->len;
-    } else {
-        if (chain->nin) {
-            return vring_fail(vr, VRING_ERR_READ_AFTER_WRITE);
-        }
-        if (chain->out_len + d->len > VRING_MAX_CHAIN_LEN) {
-            return vring_fail(vr, VRING_ERR_CHAIN_LEN);
-        }
-        chain->nout++;
-        chain->out_len += d->len;
-    }
-    b = &chain->bufs[n];
-    b->addr = d->addr;
-    b->len = d->len;
-    return 0;
-}
-
 int vring_check_indirect(Vring *vr, const VringDesc *d)
 {
     if (!vr->indirect || (d->flags & VRING_DESC_F_NEXT)) {
@@ -246,20 +158,10 @@ static int vring_check_ready(Vring *vr)
 
 int vring_pop(Vring *vr, VringChain *chain, bool want_out, bool want_in)
 {
-    int r = vring_check_ready(vr);
-
-    if (r) {
-        return r;
+    if (unlikely(vr->broken || !vr->ready)) {
+        return vring_check_ready(vr);
     }
-    r = vr->fmt->pop(vr, chain);
-    if (r <= 0) {
-        return r;
-    }
-    vr->inflight++;
-    if ((!want_out && chain->nout) || (!want_in && chain->nin)) {
-        return vring_fail(vr, VRING_ERR_DIRECTION);
-    }
-    return 1;
+    return vr->fmt->pop(vr, chain, want_out, want_in);
 }
 
 void vring_unpop(Vring *vr, const VringChain *chain)
@@ -272,21 +174,13 @@ void vring_unpop(Vring *vr, const VringChain *chain)
 
 int vring_fill(Vring *vr, const VringChain *chain, uint32_t len)
 {
-    int r = vring_check_ready(vr);
-
-    if (r < 0) {
-        return r;
+    if (unlikely(vr->broken || !vr->ready)) {
+        return vring_check_ready(vr);
     }
-    if (vr->inflight == 0) {
+    if (unlikely(vr->inflight == 0)) {
         return vring_fail(vr, VRING_ERR_USED);
     }
-    r = vr->fmt->fill(vr, chain, len);
-    if (r < 0) {
-        return vring_fail(vr, -r);
-    }
-    vr->inflight--;
-    vr->unsignalled |= vr->fmt == &vring_packed_format;
-    return 0;
+    return vr->fmt->fill(vr, chain, len);
 }
 
 int vring_flush(Vring *vr)
@@ -418,51 +312,199 @@ int64_t vring_chain_write(Vring *vr, const VringChain *chain,
 }
 
 /*
- * Copy up to @len bytes from @src to @dst through mappings of both.
- * Returns the bytes copied, 0 when either side does not map.  Each map is
- * unmapped with the length it returned.  The driver may have made the two
- * ranges overlap, hence memmove.
+ * One side of vring_chain_copy: its buffers (out buffers of the source,
+ * in buffers of the destination), the position in them, and a mapping of
+ * the rest of the current buffer (@p NULL when there is none), so that
+ * each buffer is mapped once however the other side splits the copy.
  */
-static uint64_t vring_copy_mapped(Vring *dst_vr, uint64_t dst, Vring *src_vr,
-                                  uint64_t src, uint64_t len)
-{
-    uint64_t slen = len, dlen, n = 0;
-    void *sp, *dp;
+typedef struct VringCopySide {
+    Vring *vr;
+    const VringBuf *buf, *end;  /* current buffer, end of the list */
+    uint64_t skip;              /* bytes of *buf already copied */
+    uint8_t *p;                 /* mapping, at buf->addr + skip - used */
+    uint64_t maplen;            /* length map returned */
+    uint64_t used;              /* bytes copied through the mapping */
+    bool is_write;
+} VringCopySide;
 
-    sp = src_vr->mem->map(src_vr->mem_opaque, src, &slen, false);
-    if (!sp) {
-        return 0;
-    }
-    dlen = slen;
-    dp = dst_vr->mem->map(dst_vr->mem_opaque, dst, &dlen, true);
-    if (dp) {
-        n = MIN(slen, dlen);
-        memmove(dp, sp, n);
-        dst_vr->mem->unmap(dst_vr->mem_opaque, dp, dlen, true, n);
-    }
-    src_vr->mem->unmap(src_vr->mem_opaque, sp, slen, false, n);
-    return n;
+static inline QEMU_ALWAYS_INLINE
+VringCopySide vring_copy_side(Vring *vr, const VringChain *chain, bool in,
+                              uint64_t offset)
+{
+    const VringBuf *end = chain->bufs + chain->nout + (in ? chain->nin : 0);
+    uint64_t skip = 0;
+    int k = vring_chain_seek(chain, in, offset, &skip);
+
+    return (VringCopySide) {
+        .vr = vr,
+        .buf = k < 0 ? end : chain->bufs + k,
+        .end = end,
+        .skip = skip,
+        .is_write = in,
+    };
 }
 
-/* Copy one contiguous piece, mapped on both sides when possible. */
-static bool vring_copy_piece(Vring *dst_vr, uint64_t dst, Vring *src_vr,
-                             uint64_t src, uint64_t len)
+/* Map the rest of the current buffer, at most @want bytes of it. */
+static inline QEMU_ALWAYS_INLINE
+void vring_copy_side_map(VringCopySide *s, uint64_t want)
+{
+    const VringMemOps *mem = s->vr->mem;
+    uint64_t len = MIN(s->buf->len - s->skip, want);
+    void *p = mem->map(s->vr->mem_opaque, s->buf->addr + s->skip, &len,
+                       s->is_write);
+
+    if (p && !len) {
+        /* Nothing mapped after all: as if the map had failed. */
+        mem->unmap(s->vr->mem_opaque, p, 0, s->is_write, 0);
+        p = NULL;
+    }
+    s->p = p;
+    s->maplen = len;
+    s->used = 0;
+}
+
+static inline QEMU_ALWAYS_INLINE void vring_copy_side_unmap(VringCopySide *s)
+{
+    if (s->p) {
+        s->vr->mem->unmap(s->vr->mem_opaque, s->p, s->maplen, s->is_write,
+                          s->used);
+        s->p = NULL;
+    }
+}
+
+/* Move past @n bytes copied; release the mapping once it is used up. */
+static inline QEMU_ALWAYS_INLINE
+void vring_copy_side_advance(VringCopySide *s, uint64_t n)
+{
+    s->skip += n;
+    if (s->p) {
+        s->used += n;
+        if (s->used == s->maplen) {
+            vring_copy_side_unmap(s);
+        }
+    }
+    if (s->skip == s->buf->len) {
+        /* A mapping ends within its buffer: it was released above. */
+        s->buf++;
+        s->skip = 0;
+    }
+}
+
+#define VRING_BOUNCE_SIZE   512
+
+/*
+ * Copy @n bytes (at most VRING_BOUNCE_SIZE) where a side does not map
+ * (MMIO, or a test backend): from @sp, or else the source's memory at
+ * @saddr, to @dp, or else the destination's memory at @daddr.  Through a
+ * bounce buffer even with both pointers, as the ranges may overlap.
+ */
+static bool vring_copy_bounce(Vring *dst_vr, uint64_t daddr, uint8_t *dp,
+                              Vring *src_vr, uint64_t saddr,
+                              const uint8_t *sp, uint64_t n)
+{
+    uint8_t bounce[VRING_BOUNCE_SIZE];
+
+    if (sp) {
+        memcpy(bounce, sp, n);
+    } else if (!src_vr->mem->read(src_vr->mem_opaque, saddr, bounce, n)) {
+        return false;
+    }
+    if (dp) {
+        memcpy(dp, bounce, n);
+    } else if (!dst_vr->mem->write(dst_vr->mem_opaque, daddr, bounce, n)) {
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Pieces go through mappings of both sides when both map, else through a
+ * bounce buffer.  Each map is unmapped with the length it returned.  The
+ * driver may have made the two ranges overlap, hence memmove.
+ */
+static G_GNUC_NO_INLINE
+int64_t vring_copy_pieces(Vring *dst_vr, const VringChain *dst,
+                          uint64_t dst_off, Vring *src_vr,
+                          const VringChain *src, uint64_t src_off,
+                          uint64_t len)
 {
     bool can_map = src_vr->mem->map && dst_vr->mem->map;
+    VringCopySide s = vring_copy_side(src_vr, src, false, src_off);
+    VringCopySide d = vring_copy_side(dst_vr, dst, true, dst_off);
+    uint64_t done = 0;
+
+    while (done < len && s.buf < s.end && d.buf < d.end) {
+        uint64_t n;
+
+        if (can_map && !s.p) {
+            vring_copy_side_map(&s, len - done);
+        }
+        if (can_map && !d.p) {
+            vring_copy_side_map(&d, len - done);
+        }
+        if (likely(s.p && d.p)) {
+            n = MIN(s.maplen - s.used, d.maplen - d.used);
+            memmove(d.p + d.used, s.p + s.used, n);
+        } else {
+            n = MIN(s.buf->len - s.skip, d.buf->len - d.skip);
+            n = MIN(n, len - done);
+            n = MIN(n, VRING_BOUNCE_SIZE);
+            n = s.p ? MIN(n, s.maplen - s.used) : n;
+            n = d.p ? MIN(n, d.maplen - d.used) : n;
+            if (!vring_copy_bounce(dst_vr, d.buf->addr + d.skip,
+                                   d.p ? d.p + d.used : NULL,
+                                   src_vr, s.buf->addr + s.skip,
+                                   s.p ? s.p + s.used : NULL, n)) {
+                vring_copy_side_unmap(&s);
+                vring_copy_side_unmap(&d);
+                return vring_fail(dst_vr, VRING_ERR_MEM);
+            }
+        }
+        done += n;
+        vring_copy_side_advance(&s, n);
+        vring_copy_side_advance(&d, n);
+    }
+    vring_copy_side_unmap(&s);
+    vring_copy_side_unmap(&d);
+    return done;
+}
+
+/*
+ * Copy @len bytes at @src to @dst: mapped on both sides where they map
+ * (one map of each side for the whole range unless one maps short), else
+ * bounced.
+ */
+static bool vring_copy_range(Vring *dst_vr, uint64_t dst, Vring *src_vr,
+                             uint64_t src, uint64_t len)
+{
+    const VringMemOps *smem = src_vr->mem, *dmem = dst_vr->mem;
 
     while (len) {
-        uint64_t n = 0;
+        uint64_t slen = len, dlen = len, n = 0;
+        void *sp = smem->map(src_vr->mem_opaque, src, &slen, false);
+        void *dp = NULL;
 
-        if (can_map) {
-            n = vring_copy_mapped(dst_vr, dst, src_vr, src, len);
+        if (sp) {
+            dp = dmem->map(dst_vr->mem_opaque, dst, &dlen, true);
+        }
+        if (likely(dp && slen == len && dlen == len)) {
+            /* All of it: the move does not wait for the lengths mapped */
+            memmove(dp, sp, len);
+            dmem->unmap(dst_vr->mem_opaque, dp, dlen, true, len);
+            smem->unmap(src_vr->mem_opaque, sp, slen, false, len);
+            return true;
+        }
+        if (dp) {
+            n = MIN(slen, dlen);
+            memmove(dp, sp, n);
+            dmem->unmap(dst_vr->mem_opaque, dp, dlen, true, n);
+        }
+        if (sp) {
+            smem->unmap(src_vr->mem_opaque, sp, slen, false, n);
         }
         if (!n) {
-            /* A side does not map (MMIO, or a test backend): bounce. */
-            uint8_t bounce[512];
-
-            n = MIN(len, sizeof(bounce));
-            if (!src_vr->mem->read(src_vr->mem_opaque, src, bounce, n) ||
-                !dst_vr->mem->write(dst_vr->mem_opaque, dst, bounce, n)) {
+            n = MIN(len, VRING_BOUNCE_SIZE);
+            if (!vring_copy_bounce(dst_vr, dst, NULL, src_vr, src, NULL, n)) {
                 return false;
             }
         }
@@ -473,41 +515,36 @@ static bool vring_copy_piece(Vring *dst_vr, uint64_t dst, Vring *src_vr,
     return true;
 }
 
+/*
+ * The common case, a copy within the first buffer of each side that ends
+ * the copy there (a frame from a one-buffer transmit chain into a receive
+ * buffer), is one range: one map of each side and one move.  Anything
+ * else goes piece by piece.
+ */
 int64_t vring_chain_copy(Vring *dst_vr, const VringChain *dst,
                          uint64_t dst_off, Vring *src_vr,
                          const VringChain *src, uint64_t src_off,
                          uint64_t len)
 {
-    uint64_t dskip = 0, sskip = 0, done = 0;
-    int dk = vring_chain_seek(dst, true, dst_off, &dskip);
-    int sk = vring_chain_seek(src, false, src_off, &sskip);
-    unsigned dend = dst->nout + dst->nin;
+    const VringBuf *sb = &src->bufs[0], *db = &dst->bufs[dst->nout];
 
-    while (done < len) {
-        uint64_t n;
+    if (likely(src_vr->mem->map && dst_vr->mem->map && len &&
+               src->nout && dst->nin &&
+               src_off < sb->len && dst_off < db->len)) {
+        uint64_t srest = sb->len - src_off, drest = db->len - dst_off;
+        uint64_t n = MIN(MIN(srest, drest), len);
 
-        if (dk < 0 || sk < 0 || dk >= dend || sk >= src->nout) {
-            break;
-        }
-        n = MIN(dst->bufs[dk].len - dskip, src->bufs[sk].len - sskip);
-        n = MIN(n, len - done);
-        if (!vring_copy_piece(dst_vr, dst->bufs[dk].addr + dskip,
-                              src_vr, src->bufs[sk].addr + sskip, n)) {
-            return vring_fail(dst_vr, VRING_ERR_MEM);
-        }
-        done += n;
-        dskip += n;
-        sskip += n;
-        if (dskip == dst->bufs[dk].len) {
-            dk++;
-            dskip = 0;
-        }
-        if (sskip == src->bufs[sk].len) {
-            sk++;
-            sskip = 0;
+        /* All of @len, or up to the end of a side's last buffer */
+        if (n == len || (n == srest && src->nout == 1) ||
+            (n == drest && dst->nin == 1)) {
+            if (!vring_copy_range(dst_vr, db->addr + dst_off, src_vr,
+                                  sb->addr + src_off, n)) {
+                return vring_fail(dst_vr, VRING_ERR_MEM);
+            }
+            return n;
         }
     }
-    return done;
+    return vring_copy_pieces(dst_vr, dst, dst_off, src_vr, src, src_off, len);
 }
 
 void vring_get_state(const Vring *vr, VringState *state)
@@ -533,7 +570,7 @@ int vring_set_state(Vring *vr, const VringState *state)
         return r;
     }
     vr->inflight = state->inflight;     /* checked by the format */
-    vr->pending_used = 0;
+    vr->pending_used = vr->used_batched = 0;
     vr->signalled_used_valid = false;
     vr->unsignalled = false;
     return 0;

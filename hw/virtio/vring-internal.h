@@ -12,6 +12,7 @@
 #ifndef HW_VIRTIO_VRING_INTERNAL_H
 #define HW_VIRTIO_VRING_INTERNAL_H
 
+#include "qemu/bswap.h"
 #include "hw/virtio/vring-engine.h"
 
 /* Descriptor layout and flags common to both formats (virtio 1.x 2.7/2.8) */
@@ -26,10 +27,16 @@ struct VringFormat {
     int (*check)(const VringConfig *cfg);
     /* The ring areas of @cfg (vring_config_areas). */
     void (*areas)(const VringConfig *cfg, VringArea areas[VRING_AREAS]);
-    /* 1 with a chain, 0 when empty, or -VringError (ring then broken). */
-    int (*pop)(Vring *vr, VringChain *chain);
+    /*
+     * vring_pop on a ready ring: 1 with a chain (in flight, then checked
+     * by vring_pop_done), 0 when empty, or -VringError (ring then broken).
+     */
+    int (*pop)(Vring *vr, VringChain *chain, bool want_out, bool want_in);
     void (*unpop)(Vring *vr, const VringChain *chain);
-    /* 0 or -VringError; the caller breaks the ring on failure. */
+    /*
+     * vring_fill on a ready ring with a chain in flight: 0, or -VringError
+     * (ring then broken).
+     */
     int (*fill)(Vring *vr, const VringChain *chain, uint32_t len);
     /* 0 or -VringError (ring then broken). */
     int (*flush)(Vring *vr);
@@ -58,12 +65,27 @@ extern const VringFormat vring_packed_format;
 /* Mark the ring broken and return -@err. */
 int vring_fail(Vring *vr, VringError err);
 
+/*
+ * The helpers below run for every chain: they are inline so that a pop or
+ * a fill is one function, not a call per field or per descriptor.
+ */
+
 /* Little-endian ring fields through the memory backend. */
-bool vring_ld16(Vring *vr, uint64_t addr, uint16_t *val);
-bool vring_st16(Vring *vr, uint64_t addr, uint16_t val);
+static inline bool vring_ld16(Vring *vr, uint64_t addr, uint16_t *val)
+{
+    return vr->mem->ld16(vr->mem_opaque, addr, val);
+}
+
+static inline bool vring_st16(Vring *vr, uint64_t addr, uint16_t val)
+{
+    return vr->mem->st16(vr->mem_opaque, addr, val);
+}
 
 /* [addr, addr + len) is aligned to @align and does not wrap. */
-bool vring_area_ok(uint64_t addr, uint64_t len, uint64_t align);
+static inline bool vring_area_ok(uint64_t addr, uint64_t len, uint64_t align)
+{
+    return !(addr & (align - 1)) && addr + len > addr;
+}
 
 /* A descriptor as either format stores it. */
 typedef struct VringDesc {
@@ -78,8 +100,33 @@ typedef struct VringDesc {
  * Read descriptor @i of the table at @table, in either format: fills
  * @d->next for split, @d->id for packed, and zeroes the other.
  */
-bool vring_read_desc(Vring *vr, uint64_t table, unsigned i, bool packed,
-                     VringDesc *d);
+static inline bool vring_read_desc(Vring *vr, uint64_t table, unsigned i,
+                                   bool packed, VringDesc *d)
+{
+    /*
+     * Two aligned words, each taken whole from the copy the backend just
+     * made: loads of 2 and 4 bytes in its middle forward badly.
+     */
+    uint64_t w[2], hi;
+
+    if (!vr->mem->read(vr->mem_opaque, table + (uint64_t)i * VRING_DESC_SIZE,
+                       w, sizeof(w))) {
+        return false;
+    }
+    d->addr = le64_to_cpu(w[0]);
+    hi = le64_to_cpu(w[1]);
+    d->len = hi;
+    if (packed) {                       /* id, flags */
+        d->id = hi >> 32;
+        d->flags = hi >> 48;
+        d->next = 0;
+    } else {                            /* flags, next */
+        d->flags = hi >> 32;
+        d->next = hi >> 48;
+        d->id = 0;
+    }
+    return true;
+}
 
 /*
  * Building a chain: vring_chain_begin, then vring_chain_add for each
@@ -89,9 +136,70 @@ bool vring_read_desc(Vring *vr, uint64_t table, unsigned i, bool packed,
  * wrap, readable before writable, overflow-safe totals, and at most
  * MIN(queue size, chain->cap) buffers in the chain.  Returns 0 or
  * -VringError (ring broken).
+ *
+ * Buffers are appended in chain order: since a readable buffer after a
+ * writable one is refused, that puts the out list first, then the in list.
  */
-void vring_chain_begin(VringChain *chain);
-int vring_chain_add(Vring *vr, VringChain *chain, const VringDesc *d);
+static inline void vring_chain_begin(VringChain *chain)
+{
+    chain->nout = chain->nin = 0;
+    chain->out_len = chain->in_len = 0;
+}
+
+static inline int vring_chain_add(Vring *vr, VringChain *chain,
+                                  const VringDesc *d)
+{
+    unsigned n = chain->nout + chain->nin;
+    VringBuf *b;
+
+    if (d->flags & VRING_DESC_F_INDIRECT) {
+        /* The only place the "one level of indirection" rule is coded. */
+        return vring_fail(vr, VRING_ERR_INDIRECT_NESTED);
+    }
+    if (d->len == 0) {
+        return vring_fail(vr, VRING_ERR_ZERO_LEN);
+    }
+    if (!vring_area_ok(d->addr, d->len, 1)) {
+        return vring_fail(vr, VRING_ERR_MEM);
+    }
+    if (n >= vr->cfg.num || n >= chain->cap) {
+        return vring_fail(vr, VRING_ERR_CHAIN_TOO_LONG);
+    }
+    if (d->flags & VRING_DESC_F_WRITE) {
+        if (chain->in_len + d->len > VRING_MAX_CHAIN_LEN) {
+            return vring_fail(vr, VRING_ERR_CHAIN_LEN);
+        }
+        chain->nin++;
+        chain->in_len += d->len;
+    } else {
+        if (chain->nin) {
+            return vring_fail(vr, VRING_ERR_READ_AFTER_WRITE);
+        }
+        if (chain->out_len + d->len > VRING_MAX_CHAIN_LEN) {
+            return vring_fail(vr, VRING_ERR_CHAIN_LEN);
+        }
+        chain->nout++;
+        chain->out_len += d->len;
+    }
+    b = &chain->bufs[n];
+    b->addr = d->addr;
+    b->len = d->len;
+    return 0;
+}
+
+/*
+ * The end of a pop that found @chain: count it in flight, then refuse
+ * buffers of a direction the caller does not want (see vring_pop).
+ */
+static inline int vring_pop_done(Vring *vr, const VringChain *chain,
+                                 bool want_out, bool want_in)
+{
+    vr->inflight++;
+    if ((!want_out && chain->nout) || (!want_in && chain->nin)) {
+        return vring_fail(vr, VRING_ERR_DIRECTION);
+    }
+    return 1;
+}
 
 /*
  * Checks of an indirect descriptor @d found in the ring (not in a table):

@@ -91,24 +91,64 @@ static bool packed_set_event(Vring *vr, uint16_t pos, bool wrap)
 {
     uint8_t b[4];
 
-    stw_le_p(b, pos | wrap << VRING_PACKED_WRAP_BIT);
-    stw_le_p(b + 2, VRING_PACKED_EVENT_DESC);
+    /* One store, as in packed_fill */
+    stl_le_p(b, (pos | wrap << VRING_PACKED_WRAP_BIT) |
+                (uint32_t)VRING_PACKED_EVENT_DESC << 16);
     return vr->mem->write(vr->mem_opaque, vr->cfg.device, b, sizeof(b));
 }
 
 /*
- * Pop the chain at the avail position: descriptors in ring order while
- * F_NEXT, at most the ring size of them (VRING_ERR_LOOP otherwise), the
- * last one possibly an indirect table.  The id is the last descriptor's.
+ * Walk on from @d, the descriptor at the avail position (@d is clobbered):
+ * descriptors in ring order while F_NEXT, at most the ring size of them
+ * (VRING_ERR_LOOP otherwise), the last one possibly an indirect table.
+ * The chain's id is the last descriptor's.  Returns the ring slots the
+ * chain takes, or -VringError.
  */
-static int packed_pop(Vring *vr, VringChain *chain)
+static G_GNUC_NO_INLINE
+int packed_walk(Vring *vr, VringChain *chain, VringDesc *d)
 {
-    unsigned i = vr->last_avail_idx, budget = vr->cfg.num, ndesc = 0;
-    uint16_t flags, id = 0;
+    unsigned i = vr->last_avail_idx, budget = vr->cfg.num - 1, ndesc = 1;
+    int r;
+
+    for (;;) {
+        chain->head = d->id;
+        if (d->flags & VRING_DESC_F_INDIRECT) {
+            r = vring_check_indirect(vr, d);
+            if (r < 0) {
+                return r;
+            }
+            r = packed_add_table(vr, chain, d);
+            return r < 0 ? r : ndesc;
+        }
+        r = vring_chain_add(vr, chain, d);
+        if (r < 0) {
+            return r;
+        }
+        if (!(d->flags & VRING_DESC_F_NEXT)) {
+            return ndesc;
+        }
+        if (++i == vr->cfg.num) {
+            i = 0;
+        }
+        if (budget-- == 0) {
+            return vring_fail(vr, VRING_ERR_LOOP);
+        }
+        if (!vring_read_desc(vr, vr->cfg.desc, i, true, d)) {
+            return vring_fail(vr, VRING_ERR_MEM);
+        }
+        ndesc++;
+    }
+}
+
+/* Pop the chain at the avail position. */
+static int packed_pop(Vring *vr, VringChain *chain, bool want_out,
+                      bool want_in)
+{
+    uint16_t flags;
     VringDesc d;
     int r;
 
-    if (!vring_ld16(vr, desc_addr(vr, i) + 14, &flags)) {
+    if (!vring_ld16(vr, desc_addr(vr, vr->last_avail_idx) + 14, &flags)) {
         return vring_fail(vr, VRING_ERR_MEM);
     }
     if (!packed_is_avail(flags, vr->avail_wrap)) {
@@ -119,46 +159,31 @@ static int packed_pop(Vring *vr, VringChain *chain)
      * with the driver's write barrier before it sets the flags).
      */
     smp_rmb();
-    vring_chain_begin(chain);
-    for (;;) {
-        if (budget-- == 0) {
-            return vring_fail(vr, VRING_ERR_LOOP);
-        }
-        if (!vring_read_desc(vr, vr->cfg.desc, i, true, &d)) {
-            return vring_fail(vr, VRING_ERR_MEM);
-        }
-        ndesc++;
-        id = d.id;
-        if (d.flags & VRING_DESC_F_INDIRECT) {
-            r = vring_check_indirect(vr, &d);
-            if (r < 0) {
-                return r;
-            }
-            r = packed_add_table(vr, chain, &d);
-            if (r < 0) {
-                return r;
-            }
-            break;
-        }
-        r = vring_chain_add(vr, chain, &d);
-        if (r < 0) {
-            return r;
-        }
-        if (!(d.flags & VRING_DESC_F_NEXT)) {
-            break;
-        }
-        if (++i == vr->cfg.num) {
-            i = 0;
-        }
+    if (!vring_read_desc(vr, vr->cfg.desc, vr->last_avail_idx, true, &d)) {
+        return vring_fail(vr, VRING_ERR_MEM);
     }
-    chain->head = id;
-    chain->ndesc = ndesc;
-    packed_advance(vr, &vr->last_avail_idx, &vr->avail_wrap, ndesc);
+    /* The head's flags as checked, not as read a second time. */
+    d.flags = flags;
+    vring_chain_begin(chain);
+    if (likely(!(d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)))) {
+        chain->head = d.id;                     /* one buffer */
+        r = vring_chain_add(vr, chain, &d);
+        r = r < 0 ? r : 1;
+    } else {
+        VringDesc walk = d;                     /* d stays in registers */
+
+        r = packed_walk(vr, chain, &walk);
+    }
+    if (r < 0) {
+        return r;
+    }
+    chain->ndesc = r;
+    packed_advance(vr, &vr->last_avail_idx, &vr->avail_wrap, r);
     if (vr->event_idx && vr->notify_enabled &&
         !packed_set_event(vr, vr->last_avail_idx, vr->avail_wrap)) {
         return vring_fail(vr, VRING_ERR_MEM);
     }
-    return 1;
+    return vring_pop_done(vr, chain, want_out, want_in);
 }
 
 static void packed_unpop(Vring *vr, const VringChain *chain)
@@ -176,19 +201,25 @@ static int packed_fill(Vring *vr, const VringChain *chain, uint32_t len)
     uint64_t a = desc_addr(vr, vr->used_idx);
     uint16_t flags = vr->used_wrap ? (VRING_PACKED_DESC_F_AVAIL |
                                       VRING_PACKED_DESC_F_USED) : 0;
-    uint8_t b[6];
+    uint8_t b[8];
 
-    stl_le_p(b, len);
-    stw_le_p(b + 4, chain->head);
-    if (!vr->mem->write(vr->mem_opaque, a + 8, b, sizeof(b))) {
-        return -VRING_ERR_MEM;
+    /*
+     * Length and id (6 bytes) built with one store: the backend's copy
+     * loads them in overlapping words, which a CPU forwards from one
+     * store but stalls on when they straddle two.
+     */
+    stq_le_p(b, len | (uint64_t)chain->head << 32);
+    if (!vr->mem->write(vr->mem_opaque, a + 8, b, 6)) {
+        return vring_fail(vr, VRING_ERR_MEM);
     }
     /* Length and id before the flags that hand the descriptor back. */
     smp_wmb();
     if (!vring_st16(vr, a + 14, flags)) {
-        return -VRING_ERR_MEM;
+        return vring_fail(vr, VRING_ERR_MEM);
     }
     packed_advance(vr, &vr->used_idx, &vr->used_wrap, chain->ndesc);
+    vr->inflight--;
+    vr->unsignalled = true;
     return 0;
 }
 

@@ -66,68 +66,64 @@ static void split_areas(const VringConfig *cfg, VringArea a[VRING_AREAS])
 }
 
 /*
- * Walk the chain at @head: next-linked, optionally ending in one indirect
- * descriptor whose table is walked the same way.  @budget bounds the
+ * Walk on from @d, the head descriptor of a chain (read from the ring's
+ * table; @d is clobbered): next-linked, optionally ending in one indirect
+ * descriptor whose table is walked the same way.  A budget bounds the
  * descriptors read from each table, so a loop ends in VRING_ERR_LOOP;
  * vring_chain_add bounds the buffers of the whole chain.
  */
-static int split_walk(Vring *vr, uint16_t head, VringChain *chain)
+static G_GNUC_NO_INLINE
+int split_walk(Vring *vr, VringChain *chain, VringDesc *d)
 {
     uint64_t table = vr->cfg.desc;
     unsigned tsize = vr->cfg.num;
-    unsigned budget = tsize;
-    unsigned i = head;
+    unsigned budget = tsize - 1;        /* the head is read */
     bool in_indirect = false;
-    VringDesc d;
+    unsigned i;
     int r;
 
-    vring_chain_begin(chain);
     for (;;) {
-        if (budget-- == 0) {
-            return vring_fail(vr, VRING_ERR_LOOP);
-        }
-        if (!vring_read_desc(vr, table, i, false, &d)) {
-            return vring_fail(vr, VRING_ERR_MEM);
-        }
-        if (!in_indirect && (d.flags & VRING_DESC_F_INDIRECT)) {
-            r = vring_check_indirect(vr, &d);
+        if (!in_indirect && (d->flags & VRING_DESC_F_INDIRECT)) {
+            r = vring_check_indirect(vr, d);
             if (r < 0) {
                 return r;
             }
-            table = d.addr;
-            tsize = budget = d.len / VRING_DESC_SIZE;
+            table = d->addr;
+            tsize = budget = d->len / VRING_DESC_SIZE;
             i = 0;
             in_indirect = true;
-            continue;
+        } else {
+            /* Inside a table, an indirect descriptor is refused here. */
+            r = vring_chain_add(vr, chain, d);
+            if (r < 0) {
+                return r;
+            }
+            if (!(d->flags & VRING_DESC_F_NEXT)) {
+                return 0;
+            }
+            if (d->next >= tsize) {
+                return vring_fail(vr, VRING_ERR_NEXT);
+            }
+            i = d->next;
         }
-        /* Inside a table, an indirect descriptor is refused here. */
-        r = vring_chain_add(vr, chain, &d);
-        if (r < 0) {
-            return r;
+        if (budget-- == 0) {
+            return vring_fail(vr, VRING_ERR_LOOP);
         }
-        if (!(d.flags & VRING_DESC_F_NEXT)) {
-            return 0;
+        if (!vring_read_desc(vr, table, i, false, d)) {
+            return vring_fail(vr, VRING_ERR_MEM);
         }
-        if (d.next >= tsize) {
-            return vring_fail(vr, VRING_ERR_NEXT);
-        }
-        i = d.next;
     }
 }
 
 /*
- * Whether the driver made an entry available past last_avail_idx.  The
- * index is read from guest memory only when the entries seen at the last
- * read are used up (one read per batch, not per chain); a new value is
- * checked then.
+ * Whether the driver made an entry available past last_avail_idx, once
+ * the entries seen at the last read of its index are used up: the index
+ * is read once per batch, not per chain, and a new value is checked.
  */
-static int split_avail(Vring *vr)
+static G_GNUC_NO_INLINE int split_read_avail(Vring *vr)
 {
     uint16_t avail_idx;
 
-    if (vr->shadow_avail_idx != vr->last_avail_idx) {
-        return 1;
-    }
     if (!vring_ld16(vr, avail_idx_addr(vr), &avail_idx)) {
         return vring_fail(vr, VRING_ERR_MEM);
     }
@@ -146,13 +142,18 @@ static int split_avail(Vring *vr)
     return 1;
 }
 
-static int split_pop(Vring *vr, VringChain *chain)
+static int split_pop(Vring *vr, VringChain *chain, bool want_out,
+                     bool want_in)
 {
     uint16_t head;
-    int r = split_avail(vr);
+    VringDesc d;
+    int r;
 
-    if (r <= 0) {
-        return r;
+    if (vr->shadow_avail_idx == vr->last_avail_idx) {
+        r = split_read_avail(vr);
+        if (r <= 0) {
+            return r;
+        }
     }
     if (!vring_ld16(vr, avail_ring_addr(vr, vr->last_avail_idx), &head)) {
         return vring_fail(vr, VRING_ERR_MEM);
@@ -160,7 +161,17 @@ static int split_pop(Vring *vr, VringChain *chain)
     if (head >= vr->cfg.num) {
         return vring_fail(vr, VRING_ERR_HEAD);
     }
-    r = split_walk(vr, head, chain);
+    if (!vring_read_desc(vr, vr->cfg.desc, head, false, &d)) {
+        return vring_fail(vr, VRING_ERR_MEM);
+    }
+    vring_chain_begin(chain);
+    if (likely(!(d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)))) {
+        r = vring_chain_add(vr, chain, &d);     /* one buffer */
+    } else {
+        VringDesc walk = d;                     /* d stays in registers */
+
+        r = split_walk(vr, chain, &walk);
+    }
     if (r < 0) {
         return r;
     }
@@ -173,7 +184,7 @@ static int split_pop(Vring *vr, VringChain *chain)
             return vring_fail(vr, VRING_ERR_MEM);
         }
     }
-    return 1;
+    return vring_pop_done(vr, chain, want_out, want_in);
 }
 
 static void split_unpop(Vring *vr, const VringChain *chain)
@@ -181,27 +192,66 @@ static void split_unpop(Vring *vr, const VringChain *chain)
     vr->last_avail_idx--;
 }
 
+/*
+ * Write the used_batched elements kept in used_batch to the used ring, in
+ * runs that end at the end of the ring.  They stay invisible to the driver
+ * until split_flush moves the used index past them.
+ */
+static int split_write_used(Vring *vr)
+{
+    uint16_t pos = vr->used_idx + vr->pending_used - vr->used_batched;
+    unsigned k = 0;
+
+    while (k < vr->used_batched) {
+        unsigned i = pos & (vr->cfg.num - 1);
+        unsigned n = MIN(vr->used_batched - k, vr->cfg.num - i);
+
+        if (!vr->mem->write(vr->mem_opaque, used_elem_addr(vr, i),
+                            vr->used_batch + VRING_USED_ELEM_SIZE * k,
+                            VRING_USED_ELEM_SIZE * n)) {
+            return vring_fail(vr, VRING_ERR_MEM);
+        }
+        pos += n;
+        k += n;
+    }
+    vr->used_batched = 0;
+    return 0;
+}
+
+/*
+ * Keep the used element: the elements of a batch go to the used ring in
+ * one write (at flush, or once VRING_USED_BATCH are kept), not one each.
+ */
 static int split_fill(Vring *vr, const VringChain *chain, uint32_t len)
 {
-    uint8_t b[VRING_USED_ELEM_SIZE];
+    uint8_t *e;
 
-    stl_le_p(b, chain->head);
-    stl_le_p(b + 4, len);
-    if (!vr->mem->write(vr->mem_opaque,
-                        used_elem_addr(vr, vr->used_idx + vr->pending_used),
-                        b, sizeof(b))) {
-        return -VRING_ERR_MEM;
+    if (vr->used_batched == VRING_USED_BATCH) {
+        int r = split_write_used(vr);
+
+        if (r < 0) {
+            return r;
+        }
     }
+    e = vr->used_batch + VRING_USED_ELEM_SIZE * vr->used_batched;
+    stq_le_p(e, chain->head | (uint64_t)len << 32);
+    vr->used_batched++;
     vr->pending_used++;
+    vr->inflight--;
     return 0;
 }
 
 static int split_flush(Vring *vr)
 {
     uint16_t new_idx;
+    int r;
 
     if (!vr->pending_used) {
         return 0;
+    }
+    r = split_write_used(vr);
+    if (r < 0) {
+        return r;
     }
     new_idx = vr->used_idx + vr->pending_used;
     /* The used entries must be visible before the index that covers them. */

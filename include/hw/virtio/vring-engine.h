@@ -165,6 +165,9 @@ typedef struct VringState {
 
 typedef struct VringFormat VringFormat;
 
+/* Split rings: used elements a ring keeps until it writes them out. */
+#define VRING_USED_BATCH        64
+
 typedef struct Vring {
     const VringMemOps *mem;
     void *mem_opaque;
@@ -183,10 +186,13 @@ typedef struct Vring {
     bool avail_wrap;            /* packed: driver ring wrap counter */
     bool used_wrap;             /* packed: device ring wrap counter */
     uint16_t pending_used;      /* used entries filled, not yet published */
+    uint16_t used_batched;      /* split: the last ones, not yet written */
     bool unsignalled;           /* published since vring_need_notify */
     uint16_t signalled_used;    /* used idx at the last notification */
     bool signalled_used_valid;
     uint16_t inflight;          /* chains popped, not yet filled */
+    /* split: the used elements {id, len} of the used_batched entries */
+    uint8_t used_batch[VRING_USED_BATCH * 8];
 } Vring;
 
 /* Bind @vr to a memory backend; the ring is not ready until vring_setup. */
