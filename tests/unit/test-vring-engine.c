@@ -1583,6 +1583,71 @@ static void test_packed_bad(void)
 }
 
 /* Regression: a fill with nothing in flight must not corrupt the ring. */
+/*
+ * Split used elements are kept and written out at flush, or once
+ * VRING_USED_BATCH of them are kept: a burst longer than that, across the
+ * end of the used ring, arrives whole and in order, published only then.
+ */
+static void test_split_used_batch(void)
+{
+    enum { NUM = 128, START = 100, BURST = 100 };
+    VringConfig cfg = { .num = NUM, .desc = DESC_ADDR, .driver = AVAIL_ADDR,
+                        .device = USED_ADDR };
+    VringState st = { .avail_idx = START, .used_idx = START };
+    TestMem m = { .buf = g_malloc0(MEM_SIZE) };
+    uint8_t *buf = m.buf - MEM_BASE;
+    VringChain c;
+    Vring vr;
+
+    vring_init_mem(&vr, &test_mem_ops, &m);
+    g_assert_cmpint(vring_setup(&vr, &cfg), ==, 0);
+    g_assert_cmpint(vring_set_state(&vr, &st), ==, 0);
+    vring_chain_init(&c, NUM);
+    for (unsigned i = 0; i < BURST; i++) {
+        uint8_t *d = buf + DESC_ADDR + 16 * i;
+
+        stq_le_p(d, DATA_ADDR + 0x100 * i);
+        stl_le_p(d + 8, 64);
+        stw_le_p(d + 12, F_WRITE);
+        stw_le_p(buf + AVAIL_ADDR + 4 + 2 * ((START + i) % NUM), i);
+    }
+    stw_le_p(buf + AVAIL_ADDR + 2, START + BURST);
+    stw_le_p(buf + USED_ADDR + 2, START);
+    for (unsigned i = 0; i < BURST; i++) {
+        g_assert_cmpint(vring_pop(&vr, &c, false, true), ==, 1);
+        g_assert_cmpuint(c.head, ==, i);
+        g_assert_cmpint(vring_fill(&vr, &c, i + 1), ==, 0);
+    }
+    g_assert_cmpuint(lduw_le_p(buf + USED_ADDR + 2), ==, START);
+    g_assert_cmpint(vring_flush(&vr), ==, 0);
+    g_assert_cmpuint(lduw_le_p(buf + USED_ADDR + 2), ==, START + BURST);
+    for (unsigned i = 0; i < BURST; i++) {
+        uint8_t *e = buf + USED_ADDR + 4 + 8 * ((START + i) % NUM);
+
+        g_assert_cmpuint(ldl_le_p(e), ==, i);
+        g_assert_cmpuint(ldl_le_p(e + 4), ==, i + 1);
+    }
+    g_assert_cmpuint(m.nmaps, ==, 0);
+    vring_chain_free(&c);
+    g_free(m.buf);
+}
+
+/* A used ring that cannot be written breaks the ring at flush. */
+static void test_split_used_batch_fault(void)
+{
+    Fixture f;
+
+    fixture_setup(&f, 0);
+    add_simple(&f, 0, 64, true);
+    publish(&f);
+    g_assert_cmpint(vring_pop(&f.vr, &f.chain, false, true), ==, 1);
+    g_assert_cmpint(vring_fill(&f.vr, &f.chain, 10), ==, 0);
+    f.vr.cfg.device = MEM_BASE + MEM_SIZE;  /* as if it were not memory */
+    g_assert_cmpint(vring_flush(&f.vr), ==, -VRING_ERR_MEM);
+    g_assert_false(vring_is_ready(&f.vr));
+    fixture_teardown(&f);
+}
+
 static void test_regression_fill_without_pop(void)
 {
     Fixture f;
@@ -1603,6 +1668,9 @@ int main(int argc, char **argv)
     g_test_add_func("/vring/split/avail-idx-once", test_avail_idx_once);
     g_test_add_func("/vring/packed/avail-mark", test_packed_avail_mark);
     g_test_add_func("/vring/split/index-wrap", test_split_wrap);
+    g_test_add_func("/vring/split/used-batch", test_split_used_batch);
+    g_test_add_func("/vring/split/used-batch-fault",
+                    test_split_used_batch_fault);
     g_test_add_func("/vring/split/indirect", test_indirect);
     g_test_add_func("/vring/split/event-idx", test_event_idx);
     g_test_add_func("/vring/split/flags-without-event-idx",
