@@ -301,7 +301,8 @@ static void mvnet_coal_timer(void *opaque)
 /*
  * Pair @p's transmit ring is drained.  While moderation batches (a
  * stream), the driver's kicks stay off and the ring is looked at again a
- * fraction of the interrupt gap later, until MVNET_TX_POLL_IDLE looks in a
+ * fraction of the interrupt gap later (at most MVNET_TX_POLL_MAX_US: each
+ * look takes at most the driver's window of frames), until MVNET_TX_POLL_IDLE looks in a
  * row found nothing (the driver pauses while it takes a batch of
  * interrupts); then kicks are enabled again (true: frames came meanwhile,
  * drain again).
@@ -315,7 +316,9 @@ static bool mvnet_tx_idle(MvnetDevice *n, unsigned p, bool found)
     if (n->tx_poll_idle[tq] < MVNET_TX_POLL_IDLE && mdev_coal_batching(c)) {
         timer_mod_anticipate(n->tx_poll,
                              qemu_clock_get_us(QEMU_CLOCK_VIRTUAL) +
-                             MAX(mdev_coal_gap(c) / 4, MVNET_TX_POLL_MIN_US));
+                             MIN(MAX(mdev_coal_gap(c) / 4,
+                                     MVNET_TX_POLL_MIN_US),
+                                 MVNET_TX_POLL_MAX_US));
         return false;
     }
     return vring_enable_notify(&n->vq[tq].ring);

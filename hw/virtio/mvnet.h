@@ -52,8 +52,9 @@ OBJECT_DECLARE_SIMPLE_TYPE(MvnetDevice, MVNET_DEVICE)
 #define MVNET_CONFIG_SIZE_RSS \
     (offsetof(struct virtio_net_config, supported_hash_types) + 4)
 #define MVNET_STEER_PEEK    128     /* frame bytes RSS looks at */
-#define MVNET_COAL_ADAPTIVE_US  2048    /* longest adaptive hold */
+#define MVNET_COAL_ADAPTIVE_US  4096    /* longest adaptive hold */
 #define MVNET_TX_POLL_MIN_US    50      /* polling TX while batching */
+#define MVNET_TX_POLL_MAX_US    512     /* (the window a look can take) */
 #define MVNET_TX_POLL_IDLE      2       /* empty looks before kicks again */
 
 typedef struct MvnetStats {
