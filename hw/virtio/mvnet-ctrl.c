@@ -113,28 +113,49 @@ static uint8_t mvnet_ctrl_mq(MvnetDevice *n, VringChain *c)
     return VIRTIO_NET_OK;
 }
 
+/* RSS_CONFIG's longest data; HASH_CONFIG may come in its layout too */
+#define MVNET_RSS_DATA_MAX \
+    (sizeof(struct virtio_net_rss_config) + 2 * MVNET_RSS_TABLE_MAX + \
+     MVNET_RSS_KEY_MAX)
+
+/*
+ * The @len data bytes of RSS_CONFIG or HASH_CONFIG (@what), for the
+ * caller to free; NULL when they are too long (logged) or unreadable.
+ */
+static uint8_t *mvnet_ctrl_rss_data(MvnetDevice *n, VringChain *c,
+                                    uint64_t len, const char *what)
+{
+    Vring *ring = &n->vq[MVNET_CTRL_QUEUE].ring;
+    uint8_t *data;
+
+    if (len > MVNET_RSS_DATA_MAX) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: %s configuration is too "
+                      "long\n", mvnet_name(n), what);
+        return NULL;
+    }
+    data = g_malloc(MAX(len, 1));
+    if (vring_chain_read(ring, c, sizeof(struct virtio_net_ctrl_hdr), data,
+                         len) != len) {
+        g_free(data);
+        return NULL;
+    }
+    return data;
+}
+
 /*
  * VIRTIO_NET_CTRL_MQ_RSS_CONFIG (@len data bytes): receive steering by
  * the driver's key and indirection table, and the pairs it transmits on.
  */
 static uint8_t mvnet_ctrl_rss(MvnetDevice *n, VringChain *c, uint64_t len)
 {
-    Vring *ring = &n->vq[MVNET_CTRL_QUEUE].ring;
-    g_autofree uint8_t *data = NULL;
+    g_autofree uint8_t *data = mvnet_ctrl_rss_data(n, c, len, "RSS");
     uint16_t pairs;
     const char *why;
 
-    if (len > sizeof(struct virtio_net_rss_config) +
-              2 * MVNET_RSS_TABLE_MAX + MVNET_RSS_KEY_MAX) {
-        why = "is too long";
-    } else {
-        data = g_malloc(len);
-        if (vring_chain_read(ring, c, sizeof(struct virtio_net_ctrl_hdr),
-                             data, len) != len) {
-            return VIRTIO_NET_ERR;
-        }
-        why = mvnet_rss_config(&n->rss, &pairs, data, len, mvnet_pairs(n));
+    if (!data) {
+        return VIRTIO_NET_ERR;
     }
+    why = mvnet_rss_config(&n->rss, &pairs, data, len, mvnet_pairs(n));
     if (why) {
         qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: RSS configuration %s\n",
                       mvnet_name(n), why);
@@ -152,22 +173,13 @@ static uint8_t mvnet_ctrl_rss(MvnetDevice *n, VringChain *c, uint64_t len)
  */
 static uint8_t mvnet_ctrl_hash(MvnetDevice *n, VringChain *c, uint64_t len)
 {
-    Vring *ring = &n->vq[MVNET_CTRL_QUEUE].ring;
-    g_autofree uint8_t *data = NULL;
+    g_autofree uint8_t *data = mvnet_ctrl_rss_data(n, c, len, "hash");
     const char *why;
 
-    /* As long as RSS_CONFIG can be: a driver may send that (steer.c) */
-    if (len > sizeof(struct virtio_net_rss_config) +
-              2 * MVNET_RSS_TABLE_MAX + MVNET_RSS_KEY_MAX) {
-        why = "is too long";
-    } else {
-        data = g_malloc(len);
-        if (vring_chain_read(ring, c, sizeof(struct virtio_net_ctrl_hdr),
-                             data, len) != len) {
-            return VIRTIO_NET_ERR;
-        }
-        why = mvnet_hash_config(&n->rss, data, len);
+    if (!data) {
+        return VIRTIO_NET_ERR;
     }
+    why = mvnet_hash_config(&n->rss, data, len);
     if (why) {
         qemu_log_mask(LOG_GUEST_ERROR, "mvnet %s: hash configuration %s\n",
                       mvnet_name(n), why);
