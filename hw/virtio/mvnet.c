@@ -302,10 +302,10 @@ static void mvnet_coal_timer(void *opaque)
  * Pair @p's transmit ring is drained.  While moderation batches (a
  * stream), the driver's kicks stay off and the ring is looked at again a
  * fraction of the interrupt gap later (at most MVNET_TX_POLL_MAX_US: each
- * look takes at most the driver's window of frames), until MVNET_TX_POLL_IDLE looks in a
- * row found nothing (the driver pauses while it takes a batch of
- * interrupts); then kicks are enabled again (true: frames came meanwhile,
- * drain again).
+ * look takes at most the driver's window of frames), until
+ * MVNET_TX_POLL_IDLE looks in a row found nothing (the driver pauses
+ * while it takes a batch of interrupts); then kicks are enabled again
+ * (true: frames came meanwhile, drain again).
  */
 static bool mvnet_tx_idle(MvnetDevice *n, unsigned p, bool found)
 {
