@@ -470,56 +470,40 @@ int64_t vring_copy_pieces(Vring *dst_vr, const VringChain *dst,
 }
 
 /*
- * Copy @len bytes at @src to @dst: mapped on both sides where they map
- * (one map of each side for the whole range unless one maps short), else
- * bounced.
+ * Copy all @len bytes at @src to @dst with one map of each side and one
+ * move; false, with nothing copied, when a side does not map all of them
+ * (vring_copy_pieces then copies what maps and bounces the rest).
  */
-static bool vring_copy_range(Vring *dst_vr, uint64_t dst, Vring *src_vr,
+static bool vring_copy_whole(Vring *dst_vr, uint64_t dst, Vring *src_vr,
                              uint64_t src, uint64_t len)
 {
     const VringMemOps *smem = src_vr->mem, *dmem = dst_vr->mem;
+    uint64_t slen = len, dlen = len;
+    void *sp = smem->map(src_vr->mem_opaque, src, &slen, false);
+    void *dp = NULL;
+    bool whole;
 
-    while (len) {
-        uint64_t slen = len, dlen = len, n = 0;
-        void *sp = smem->map(src_vr->mem_opaque, src, &slen, false);
-        void *dp = NULL;
-
-        if (sp) {
-            dp = dmem->map(dst_vr->mem_opaque, dst, &dlen, true);
-        }
-        if (likely(dp && slen == len && dlen == len)) {
-            /* All of it: the move does not wait for the lengths mapped */
-            memmove(dp, sp, len);
-            dmem->unmap(dst_vr->mem_opaque, dp, dlen, true, len);
-            smem->unmap(src_vr->mem_opaque, sp, slen, false, len);
-            return true;
-        }
-        if (dp) {
-            n = MIN(slen, dlen);
-            memmove(dp, sp, n);
-            dmem->unmap(dst_vr->mem_opaque, dp, dlen, true, n);
-        }
-        if (sp) {
-            smem->unmap(src_vr->mem_opaque, sp, slen, false, n);
-        }
-        if (!n) {
-            n = MIN(len, VRING_BOUNCE_SIZE);
-            if (!vring_copy_bounce(dst_vr, dst, NULL, src_vr, src, NULL, n)) {
-                return false;
-            }
-        }
-        src += n;
-        dst += n;
-        len -= n;
+    if (sp && slen == len) {
+        dp = dmem->map(dst_vr->mem_opaque, dst, &dlen, true);
     }
-    return true;
+    whole = dp && dlen == len;
+    if (whole) {
+        memmove(dp, sp, len);
+    }
+    if (dp) {
+        dmem->unmap(dst_vr->mem_opaque, dp, dlen, true, whole ? len : 0);
+    }
+    if (sp) {
+        smem->unmap(src_vr->mem_opaque, sp, slen, false, whole ? len : 0);
+    }
+    return whole;
 }
 
 /*
  * The common case, a copy within the first buffer of each side that ends
  * the copy there (a frame from a one-buffer transmit chain into a receive
  * buffer), is one range: one map of each side and one move.  Anything
- * else goes piece by piece.
+ * else, or a range that does not map whole, goes piece by piece.
  */
 int64_t vring_chain_copy(Vring *dst_vr, const VringChain *dst,
                          uint64_t dst_off, Vring *src_vr,
@@ -535,12 +519,10 @@ int64_t vring_chain_copy(Vring *dst_vr, const VringChain *dst,
         uint64_t n = MIN(MIN(srest, drest), len);
 
         /* All of @len, or up to the end of a side's last buffer */
-        if (n == len || (n == srest && src->nout == 1) ||
-            (n == drest && dst->nin == 1)) {
-            if (!vring_copy_range(dst_vr, db->addr + dst_off, src_vr,
-                                  sb->addr + src_off, n)) {
-                return vring_fail(dst_vr, VRING_ERR_MEM);
-            }
+        if ((n == len || (n == srest && src->nout == 1) ||
+             (n == drest && dst->nin == 1)) &&
+            vring_copy_whole(dst_vr, db->addr + dst_off, src_vr,
+                             sb->addr + src_off, n)) {
             return n;
         }
     }
