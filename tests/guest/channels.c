@@ -263,63 +263,6 @@ static uint16_t port_for(unsigned q, uint32_t size)
     }
 }
 
-static int check_rss(unsigned count)
-{
-    struct sockaddr_ll sll = { .sll_family = AF_PACKET };
-    struct ifreq ifr = { 0 };
-    uint8_t f[60], mac[ETH_ALEN];
-    uint64_t before[2] = { 0 }, after[2] = { 0 };
-    uint32_t size = 1;
-    int s;
-
-    if (set_rss(&size)) {
-        return 1;
-    }
-    s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_IP));
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
-    if (s < 0 || ioctl(s, SIOCGIFINDEX, &ifr) < 0) {
-        return fail("packet socket");
-    }
-    sll.sll_ifindex = ifr.ifr_ifindex;
-    sll.sll_protocol = htons(ETH_P_IP);
-    if (ioctl(s, SIOCGIFHWADDR, &ifr) < 0 ||
-        bind(s, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-        return fail("packet socket");
-    }
-    memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
-    for (unsigned q = 0; q < 2; q++) {
-        uint16_t port = port_for(q, size);
-
-        if (read_stats(false, before, 2)) {
-            return 1;
-        }
-        udp_frame(f, mac, port);
-        for (unsigned i = 0; i < count; i++) {
-            while (send(s, f, sizeof(f), 0) != sizeof(f)) {
-                if (errno != ENOBUFS && errno != EAGAIN) {
-                    return fail("send");
-                }
-                usleep(1000);
-            }
-        }
-        for (unsigned tries = 0; tries < 100; tries++) {
-            usleep(20000);
-            if (read_stats(false, after, 2)) {
-                return 1;
-            }
-            if (after[q] - before[q] >= count) {
-                break;
-            }
-        }
-        printf("GUEST-RSS iface=%s queue=%u port=%u frames=%u rx0=+%llu "
-               "rx1=+%llu\n", iface, q, port, count,
-               (unsigned long long)(after[0] - before[0]),
-               (unsigned long long)(after[1] - before[1]));
-    }
-    close(s);
-    return 0;
-}
-
 /*
  * A packet socket on the interface for IPv4 frames, its MAC in @mac; with
  * @hash, a filter keeps only frames whose skb->hash is *@hash.  The filter
@@ -353,6 +296,62 @@ static int flow_socket(uint8_t *mac, const uint32_t *hash)
     }
     memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
     return s;
+}
+
+/* Send the @len-byte frame @f on @s, waiting while the queue is full. */
+static int send_frame(int s, const uint8_t *f, size_t len)
+{
+    while (send(s, f, len, 0) != (ssize_t)len) {
+        if (errno != ENOBUFS && errno != EAGAIN) {
+            return fail("send");
+        }
+        usleep(1000);
+    }
+    return 0;
+}
+
+static int check_rss(unsigned count)
+{
+    uint8_t f[60], mac[ETH_ALEN];
+    uint64_t before[2] = { 0 }, after[2] = { 0 };
+    uint32_t size = 1;
+    int s;
+
+    if (set_rss(&size)) {
+        return 1;
+    }
+    s = flow_socket(mac, NULL);
+    if (s < 0) {
+        return fail("packet socket");
+    }
+    for (unsigned q = 0; q < 2; q++) {
+        uint16_t port = port_for(q, size);
+
+        if (read_stats(false, before, 2)) {
+            return 1;
+        }
+        udp_frame(f, mac, port);
+        for (unsigned i = 0; i < count; i++) {
+            if (send_frame(s, f, sizeof(f))) {
+                return 1;
+            }
+        }
+        for (unsigned tries = 0; tries < 100; tries++) {
+            usleep(20000);
+            if (read_stats(false, after, 2)) {
+                return 1;
+            }
+            if (after[q] - before[q] >= count) {
+                break;
+            }
+        }
+        printf("GUEST-RSS iface=%s queue=%u port=%u frames=%u rx0=+%llu "
+               "rx1=+%llu\n", iface, q, port, count,
+               (unsigned long long)(after[0] - before[0]),
+               (unsigned long long)(after[1] - before[1]));
+    }
+    close(s);
+    return 0;
 }
 
 /* Count the frames of UDP source port @port that came in on @s. */
@@ -393,13 +392,8 @@ static int check_hash(unsigned count)
     }
     udp_frame(f, mac, port);
     for (unsigned i = 0; i < count; i++) {
-        while (send(plain, f, sizeof(f), 0) != sizeof(f)) {
-            if (errno != ENOBUFS && errno != EAGAIN) {
-                return fail("send");
-            }
-            usleep(1000);
-            seen += drain_flow(plain, port);
-            hashed += drain_flow(filtered, port);
+        if (send_frame(plain, f, sizeof(f))) {
+            return 1;
         }
         seen += drain_flow(plain, port);
         hashed += drain_flow(filtered, port);
